@@ -1,0 +1,266 @@
+"""Gateway payloads -> GEM attributes: the contract of driver-semantics.md, section 2.
+
+Pure functions, no I/O. An attribute whose source is missing on this gateway is left out of
+the result (never zero, never None), so a caller can merge results without erasing anything.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from gem_envoy.envoy.models import (
+    BatteryPower,
+    EnsembleInventory,
+    Inverter,
+    ProductionEntry,
+    ProductionReport,
+    SecCtrl,
+    V1Production,
+)
+from gem_envoy.envoy.token import TokenClaims
+
+AttributeValue = int | float | str
+Attributes = dict[str, AttributeValue]
+
+# Below this many watts either way a battery is reported idle: its meters idle at a few watts.
+BATTERY_DEADBAND_W = 50.0
+MICROINVERTER = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Readings:
+    """What one poll cycle read. None means "not read" (absent on this gateway, or not due)."""
+
+    production: ProductionReport | None = None
+    v1: V1Production | None = None
+    inventory: EnsembleInventory | None = None
+    battery_power: tuple[BatteryPower, ...] | None = None
+    secctrl: SecCtrl | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Meters:
+    """The production.json entries the rules name."""
+
+    eim: ProductionEntry | None
+    inv: ProductionEntry | None
+    total: ProductionEntry | None
+    net: ProductionEntry | None
+    acb: ProductionEntry | None
+
+
+def _active(entry: ProductionEntry) -> bool:
+    return entry.active_count > 0
+
+
+def _meters(report: ProductionReport | None) -> _Meters:
+    if report is None:
+        return _Meters(None, None, None, None, None)
+
+    def first(
+        entries: tuple[ProductionEntry, ...], kind: str, *measured: str | None
+    ) -> ProductionEntry | None:
+        for entry in entries:
+            if entry.type == kind and entry.measurement_type in measured and _active(entry):
+                return entry
+        return None
+
+    inv = next((e for e in report.production if e.type == "inverters"), None)
+    return _Meters(
+        eim=first(report.production, "eim", "production", None),
+        inv=inv,
+        total=first(report.consumption, "eim", "total-consumption"),
+        net=first(report.consumption, "eim", "net-consumption"),
+        acb=next((e for e in report.storage if e.type == "acb" and _active(e)), None),
+    )
+
+
+def _whole(value: float) -> int:
+    # Round half away from zero, as a person reading a meter would, not banker's rounding.
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def _put(attrs: Attributes, name: str, value: float | None) -> None:
+    if value is not None:
+        attrs[name] = _whole(value)
+
+
+def _iso(epoch_s: int | None) -> str | None:
+    if epoch_s is None or epoch_s <= 0:
+        return None
+    try:
+        moment = datetime.fromtimestamp(epoch_s, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        return None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _now_source(m: _Meters, v1: V1Production | None) -> tuple[float, int | None] | None:
+    """Watts now and the reading time of the entry that gave them: EIM, else INV, else V1."""
+    for entry in (m.eim, m.inv):
+        if entry is not None and entry.w_now is not None:
+            return entry.w_now, entry.reading_time
+    return (v1.watts_now, None) if v1 is not None else None
+
+
+def _first(*values: float | None) -> float | None:
+    return next((v for v in values if v is not None), None)
+
+
+def _production(m: _Meters, v1: V1Production | None) -> Attributes:
+    attrs: Attributes = {}
+    now = _now_source(m, v1)
+    if now is not None:
+        _put(attrs, "production_now_w", now[0])
+        stamp = _iso(now[1])
+        if stamp:
+            attrs["last_report_time"] = stamp
+    _put(
+        attrs,
+        "production_today_wh",
+        _first(m.eim.wh_today if m.eim else None, v1.wh_today if v1 else None),
+    )
+    _put(
+        attrs,
+        "production_lifetime_wh",
+        _first(
+            m.eim.wh_lifetime if m.eim else None,
+            m.inv.wh_lifetime if m.inv else None,
+            v1.wh_lifetime if v1 else None,
+        ),
+    )
+    if m.inv is not None:
+        attrs["inverter_count"] = m.inv.active_count
+    return attrs
+
+
+def _sum(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a + b
+
+
+def _repeats_net(total: ProductionEntry, net: ProductionEntry | None) -> bool:
+    """The D8.3 defect: total-consumption is a verbatim copy of net-consumption."""
+    return net is not None and (total.w_now, total.wh_lifetime) == (net.w_now, net.wh_lifetime)
+
+
+def _consumption(m: _Meters) -> Attributes:
+    attrs: Attributes = {}
+    if m.total is not None and not _repeats_net(m.total, m.net):
+        _put(attrs, "consumption_now_w", m.total.w_now)
+        _put(attrs, "consumption_today_wh", m.total.wh_today)
+        _put(attrs, "consumption_lifetime_wh", m.total.wh_lifetime)
+    elif m.net is not None and m.eim is not None:
+        # Load = what the grid brought in (net) + what the panels made (production).
+        _put(attrs, "consumption_now_w", _sum(m.net.w_now, m.eim.w_now))
+        _put(attrs, "consumption_today_wh", _sum(m.net.wh_today, m.eim.wh_today))
+        _put(attrs, "consumption_lifetime_wh", _sum(m.net.wh_lifetime, m.eim.wh_lifetime))
+    if m.net is not None:
+        _put(attrs, "net_power_w", None if m.net.w_now is None else -m.net.w_now)
+    elif m.eim is not None and m.total is not None:
+        # Without a net CT: export = production - consumption.
+        _put(attrs, "net_power_w", _difference(m.eim.w_now, m.total.w_now))
+    return attrs
+
+
+def _difference(a: float | None, b: float | None) -> float | None:
+    return None if a is None or b is None else a - b
+
+
+def _battery_state(watts: float) -> str:
+    if watts > BATTERY_DEADBAND_W:
+        return "discharging"
+    if watts < -BATTERY_DEADBAND_W:
+        return "charging"
+    return "idle"
+
+
+def _weighted_soc(inventory: EnsembleInventory) -> float | None:
+    units = [
+        (d.percent_full, d.capacity_wh or 0.0)
+        for d in inventory.encharges
+        if d.percent_full is not None
+    ]
+    weight = sum(capacity for _, capacity in units)
+    if not units:
+        return None
+    if weight <= 0:
+        return sum(soc for soc, _ in units) / len(units)
+    return sum(soc * capacity for soc, capacity in units) / weight
+
+
+def _encharge(r: Readings) -> Attributes:
+    attrs: Attributes = {}
+    if r.battery_power is not None:
+        watts = sum(unit.real_power_mw for unit in r.battery_power) / 1000.0
+        _put(attrs, "battery_now_w", watts)
+        attrs["battery_state"] = _battery_state(watts)
+    soc = r.secctrl.enc_agg_soc if r.secctrl else None
+    if soc is None and r.inventory is not None:
+        soc = _weighted_soc(r.inventory)
+    if soc is not None:
+        attrs["battery_soc_percent"] = float(soc)
+    if r.secctrl is not None:
+        _put(attrs, "battery_capacity_wh", r.secctrl.enc_agg_avail_energy_wh)
+    return attrs
+
+
+def _acb(acb: ProductionEntry) -> Attributes:
+    attrs: Attributes = {}
+    _put(attrs, "battery_now_w", acb.w_now)
+    if acb.percent_full is not None:
+        attrs["battery_soc_percent"] = float(acb.percent_full)
+    _put(attrs, "battery_capacity_wh", acb.wh_now)
+    if acb.state:
+        attrs["battery_state"] = acb.state
+    return attrs
+
+
+def has_encharge(inventory: EnsembleInventory | None) -> bool:
+    return inventory is not None and bool(inventory.encharges)
+
+
+def device_attributes(readings: Readings) -> Attributes:
+    """Every runtime device attribute the readings support, by the section 2 rules."""
+    m = _meters(readings.production)
+    attrs = _production(m, readings.v1)
+    attrs.update(_consumption(m))
+    if has_encharge(readings.inventory):
+        attrs.update(_encharge(readings))
+    elif m.acb is not None:
+        attrs.update(_acb(m.acb))
+    return attrs
+
+
+def microinverters(inverters: tuple[Inverter, ...]) -> tuple[Inverter, ...]:
+    """The list entries that are microinverters (the list also carries batteries)."""
+    return tuple(inv for inv in inverters if inv.dev_type == MICROINVERTER)
+
+
+def zone_attributes(inverter: Inverter) -> Attributes:
+    return {
+        "last_w": inverter.last_report_watts,
+        "max_w": inverter.max_report_watts,
+        # The product table types `state` as a string mirroring last_w, for widgets.
+        "state": str(inverter.last_report_watts),
+    }
+
+
+def zones_attributes(
+    inverters: tuple[Inverter, ...], addresses: list[str] | None
+) -> dict[str, Attributes]:
+    """Zone attributes by serial: every microinverter when `addresses` is None, else only
+    the listed serials that the gateway reports."""
+    by_serial = {inv.serial: inv for inv in microinverters(inverters)}
+    wanted = list(by_serial) if addresses is None else addresses
+    return {s: zone_attributes(by_serial[s]) for s in wanted if s in by_serial}
+
+
+def token_attributes(claims: TokenClaims) -> Attributes:
+    """`token_type` and `token_expires_at`, from the token's own claims."""
+    attrs: Attributes = {}
+    if claims.user_type:
+        attrs["token_type"] = claims.user_type
+    if claims.expires_at is not None:
+        attrs["token_expires_at"] = claims.expires_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return attrs

@@ -1,0 +1,164 @@
+"""The enphase_envoy driver: an IQ Gateway as a GEM device, one zone per microinverter."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from gem_envoy.drivers.enphase_envoy import commands as table
+from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
+from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
+from gem_envoy.drivers.enphase_envoy.settings import OPTIONAL, REQUIRED, EnvoySettings
+from gem_envoy.envoy.client import EnvoyClient
+from gem_envoy.envoy.token import read_claims
+from gem_envoy.host.contract import (
+    AttributeSpec,
+    CommandRefused,
+    CommandSpec,
+    DeviceConfig,
+    Driver,
+    DriverMetadata,
+    Json,
+    Sink,
+    ZoneConfig,
+)
+
+log = logging.getLogger(__name__)
+
+RUNTIME = (
+    AttributeSpec("production_now_w", "int", "Instantaneous PV production."),
+    AttributeSpec("production_today_wh", "int", "Today's production."),
+    AttributeSpec("production_lifetime_wh", "int", "Lifetime production."),
+    AttributeSpec("consumption_now_w", "int", "Whole-home load (CT meter required)."),
+    AttributeSpec("consumption_today_wh", "int", "Today's consumption (CT meter required)."),
+    AttributeSpec("consumption_lifetime_wh", "int", "Lifetime consumption (CT meter required)."),
+    AttributeSpec("net_power_w", "int", "Net power; positive = export, negative = import."),
+    AttributeSpec("inverter_count", "int", "Active microinverters reporting."),
+    AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
+    AttributeSpec("battery_now_w", "int", "Encharge power. Positive = discharging."),
+    AttributeSpec("battery_soc_percent", "float", "Encharge state-of-charge %."),
+    AttributeSpec("battery_capacity_wh", "int", "Encharge stored energy."),
+    AttributeSpec("battery_state", "str", "idle, charging or discharging."),
+    AttributeSpec("token_expires_at", "str", "When the JWT expires (from its exp claim)."),
+    AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
+)
+ZONE = (
+    AttributeSpec("last_w", "int", "Inverter's last-reported wattage."),
+    AttributeSpec("max_w", "int", "Inverter's lifetime max wattage."),
+    AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
+)
+
+
+class EnphaseEnvoyDriver(Driver):
+    name = "enphase_envoy"
+
+    def __init__(self, config: DeviceConfig, sink: Sink) -> None:
+        super().__init__(config, sink)
+        self.settings = EnvoySettings.from_attributes(config.attributes)
+        self._client: EnvoyClient | None = None
+        self._poller: GatewayPoller | None = None
+        self._token_changed = False
+
+    @classmethod
+    def metadata(cls) -> DriverMetadata:
+        return DriverMetadata(
+            device_type="solar_gateway",
+            required=REQUIRED,
+            optional=OPTIONAL,
+            runtime=RUNTIME,
+            zone=ZONE,
+            sample_config={"ip": "192.168.1.50", "token": "<JWT from Entrez>"},
+        )
+
+    @classmethod
+    def commands(cls) -> tuple[CommandSpec, ...]:
+        return table.COMMANDS
+
+    def poll_interval_s(self) -> float:
+        return self.settings.polling_interval_ms / 1000.0
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    async def connect(self) -> None:
+        s = self.settings
+        self._client = EnvoyClient.connect_to(
+            s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
+        )
+        self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+        info = await self._poller.connect()
+        identity = token_attributes(read_claims(s.token))
+        if s.serial_number != info.serial:
+            identity["serial_number"] = info.serial
+        self._warn_if_token_for_another_gateway(info.serial)
+        await self.sink.device_attributes(identity)
+
+    async def poll(self) -> None:
+        poller = self._require_poller()
+        result = await poller.cycle()
+        if self._token_changed:  # a new token has its own type and expiry
+            result.device.update(token_attributes(read_claims(self.settings.token)))
+            self._token_changed = False
+        await self.sink.device_attributes(result.device)
+        if result.zones is not None:
+            await self._report_zones(result.zones)
+
+    async def disconnect(self) -> None:
+        if self._client is not None:
+            await self._client.close()
+        self._client = self._poller = None
+
+    def reconfigure(self, config: DeviceConfig) -> bool:
+        new = EnvoySettings.from_attributes(config.attributes)
+        old = self.settings
+        reachable_same = (new.ip, new.port, new.request_timeout_ms) == (
+            old.ip,
+            old.port,
+            old.request_timeout_ms,
+        )
+        if not reachable_same or self._poller is None:
+            return False  # a new address or timeout: the host restarts the driver
+        self.config, self.settings = config, new
+        if new.token != old.token:
+            self._poller.client.set_token(new.token)
+            self._poller.forget_capabilities()
+            self._token_changed = True
+        self._poller.zone_addresses = self._zone_addresses()
+        return True
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
+        text_args = {name: str(value) for name, value in args.items()}
+        table.check_arguments(action, text_args)
+        poller = self._require_poller()
+        outcome = await table.run_command(poller.client, action, text_args)
+        if outcome.attributes:
+            await self.sink.device_attributes(outcome.attributes)
+        return outcome.result
+
+    # -- helpers ------------------------------------------------------------------------------
+
+    def _require_poller(self) -> GatewayPoller:
+        if self._poller is None:
+            raise CommandRefused("the device is not connected yet; try again after its next poll")
+        return self._poller
+
+    def _zone_addresses(self) -> list[str]:
+        return [z.address.strip() for z in self.config.zones if z.address.strip()]
+
+    async def _report_zones(self, zones: dict[str, Attributes]) -> None:
+        for zone in self.config.zones:
+            values = zones.get(zone.address.strip())
+            if values is not None:
+                await self.sink.zone_attributes(zone.id, values)
+
+    def _warn_if_token_for_another_gateway(self, serial: str) -> None:
+        audience = read_claims(self.settings.token).audience
+        if audience and audience != serial:
+            log.warning(
+                "device %s: the token was minted for gateway %s, but this gateway is %s; "
+                "expect auth rejected (401)",
+                self.config.name,
+                audience,
+                serial,
+            )

@@ -1,0 +1,167 @@
+"""One gateway's poll cycle: which endpoints to read this time, and what they mean.
+
+The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
+`/production.json` every cycle; `/api/v1/production` only where no production CT gives the
+"today" counter; battery endpoints only where an Encharge exists; the inverter list no more
+often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
+rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
+fresh session) are set aside instead of being asked again every cycle.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from gem_envoy.drivers.enphase_envoy.derive import (
+    Attributes,
+    Readings,
+    device_attributes,
+    has_encharge,
+    zones_attributes,
+)
+from gem_envoy.envoy.client import EnvoyClient
+from gem_envoy.envoy.errors import AuthRejected, NotFound, NotPermitted
+from gem_envoy.envoy.models import (
+    EnsembleInventory,
+    GatewayInfo,
+    Inverter,
+    ProductionReport,
+    V1Production,
+)
+
+T = TypeVar("T")
+
+# The gateway refreshes its inverter list about every 5 minutes; asking faster only costs it.
+INVERTERS_EVERY_S = 300.0
+# Static data (identity, which batteries exist) changes when an installer visits.
+STATIC_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class Schedule:
+    inverters_every_s: float = INVERTERS_EVERY_S
+    static_every_s: float = STATIC_EVERY_S
+
+
+@dataclass(frozen=True, slots=True)
+class CycleResult:
+    """What one cycle learned. `zones` is None when the inverter list was not due."""
+
+    device: Attributes
+    zones: dict[str, Attributes] | None
+    notes: tuple[str, ...] = ()
+
+
+@dataclass(slots=True)
+class _Due:
+    """When a slowly-changing group was last read (monotonic seconds), per group."""
+
+    last: dict[str, float] = field(default_factory=dict)
+
+    def due(self, group: str, every_s: float, now: float) -> bool:
+        seen = self.last.get(group)
+        return seen is None or now - seen >= every_s
+
+    def mark(self, group: str, now: float) -> None:
+        self.last[group] = now
+
+
+class GatewayPoller:
+    """Polls one gateway through an EnvoyClient; holds what it learned between cycles."""
+
+    def __init__(
+        self,
+        client: EnvoyClient,
+        *,
+        zones: list[str] | None = None,
+        all_zones: bool = False,
+        schedule: Schedule | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.client = client
+        self.zone_addresses = zones
+        self.all_zones = all_zones
+        self.schedule = schedule or Schedule()
+        self._clock = clock
+        self._due = _Due()
+        self._set_aside: dict[str, str] = {}
+        self._notes: list[str] = []
+        self.info: GatewayInfo | None = None
+        self.inventory: EnsembleInventory | None = None
+        self.inverters: tuple[Inverter, ...] | None = None
+
+    @property
+    def wants_zones(self) -> bool:
+        return self.all_zones or bool(self.zone_addresses)
+
+    def forget_capabilities(self) -> None:
+        """After a token change: endpoints refused to the old token may work now."""
+        self._set_aside.clear()
+
+    async def connect(self) -> GatewayInfo:
+        """Read who the gateway is (refusing D5 firmware) and which batteries it has."""
+        self.info = await self.client.info()
+        self._due.mark("info", self._clock())
+        await self._read_inventory()
+        return self.info
+
+    async def cycle(self) -> CycleResult:
+        """Read what is due, derive the attributes. Raises EnvoyError if the core read fails."""
+        self._notes = []
+        now = self._clock()
+        if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
+            await self.connect()
+        production = await self.client.production()
+        readings = await self._battery_readings(
+            Readings(production=production, v1=await self._v1_if_needed(production))
+        )
+        zones = await self._zones_if_due(now)
+        return CycleResult(device_attributes(readings), zones, tuple(self._notes))
+
+    async def _v1_if_needed(self, report: ProductionReport) -> V1Production | None:
+        """`/api/v1/production` only where no production CT gives today's energy."""
+        metered = any(
+            e.type == "eim" and e.measurement_type in ("production", None) and e.active_count > 0
+            for e in report.production
+        )
+        return None if metered else await self._optional("v1", self.client.v1_production)
+
+    async def _battery_readings(self, readings: Readings) -> Readings:
+        if not has_encharge(self.inventory):
+            return Readings(readings.production, readings.v1, self.inventory)
+        power = await self._optional("ensemble_power", self.client.ensemble_power)
+        secctrl = await self._optional("secctrl", self.client.secctrl)
+        if secctrl is None:  # state of charge then comes from the per-unit inventory
+            await self._read_inventory()
+        return Readings(readings.production, readings.v1, self.inventory, power, secctrl)
+
+    async def _read_inventory(self) -> None:
+        inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
+        if inventory is not None:
+            self.inventory = inventory
+
+    async def _zones_if_due(self, now: float) -> dict[str, Attributes] | None:
+        if not self.wants_zones or not self._due.due(
+            "inverters", self.schedule.inverters_every_s, now
+        ):
+            return None
+        inverters = await self._optional("inverters", self.client.inverters)
+        if inverters is None:
+            return None
+        self._due.mark("inverters", now)
+        self.inverters = inverters
+        return zones_attributes(inverters, None if self.all_zones else self.zone_addresses)
+
+    async def _optional(self, group: str, read: Callable[[], Awaitable[T]]) -> T | None:
+        """Read an endpoint the gateway may lack or the token may not reach."""
+        if group in self._set_aside:
+            return None
+        try:
+            return await read()
+        except (NotFound, NotPermitted, AuthRejected) as exc:
+            self._set_aside[group] = exc.message
+            self._notes.append(exc.message)
+            return None

@@ -1,0 +1,98 @@
+"""The device attributes a user sets for the enphase_envoy driver, read and checked."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gem_envoy.host.contract import AttributeSpec, AttributeValue
+
+log = logging.getLogger(__name__)
+
+DEFAULT_PORT = 443
+DEFAULT_INTERVAL_MS = 30_000
+# The gateway freezes when polled fast; nothing useful changes faster than this anyway.
+MIN_INTERVAL_MS = 5_000
+DEFAULT_TIMEOUT_MS = 10_000
+
+REQUIRED = (
+    AttributeSpec("ip", "str", "Envoy LAN IP."),
+    AttributeSpec("token", "str", "JWT bearer minted from Entrez (stored encrypted)."),
+)
+OPTIONAL = (
+    AttributeSpec("port", "int", "HTTPS port. Override only on non-standard installs.", 443),
+    AttributeSpec("serial_number", "str", "Gateway serial. Auto-populated from /info."),
+    AttributeSpec(
+        "polling_interval", "int", "Telemetry poll interval (ms). Hard floor 5000 ms.", 30000
+    ),
+    AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000),
+)
+
+
+class SettingsError(ValueError):
+    """A device attribute that the driver cannot use; the message names it."""
+
+
+def _int(attrs: Mapping[str, AttributeValue], name: str, default: int) -> int:
+    value = attrs.get(name, default)
+    if isinstance(value, bool):
+        raise SettingsError(f"{name} must be a whole number, not {value!r}")
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value.strip())
+    raise SettingsError(f"{name} must be a whole number, not {value!r}")
+
+
+def _text(attrs: Mapping[str, AttributeValue], name: str) -> str:
+    value = attrs.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise SettingsError(f"{name} is required: set the device's {name} attribute")
+    return value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class EnvoySettings:
+    ip: str
+    token: str
+    port: int
+    polling_interval_ms: int
+    request_timeout_ms: int
+    serial_number: str | None
+
+    def __repr__(self) -> str:  # the token must never reach a log line
+        return f"EnvoySettings(ip={self.ip!r}, port={self.port})"
+
+    @classmethod
+    def from_attributes(cls, attrs: Mapping[str, AttributeValue]) -> EnvoySettings:
+        port = _int(attrs, "port", DEFAULT_PORT)
+        if not 0 < port < 65536:
+            raise SettingsError(f"port must be between 1 and 65535, not {port}")
+        timeout = _int(attrs, "request_timeout", DEFAULT_TIMEOUT_MS)
+        if timeout <= 0:
+            raise SettingsError(f"request_timeout must be a positive number of ms, not {timeout}")
+        serial = attrs.get("serial_number")
+        interval = clamp_interval(_int(attrs, "polling_interval", DEFAULT_INTERVAL_MS))
+        return cls(
+            ip=_text(attrs, "ip"),
+            token=_text(attrs, "token"),
+            port=port,
+            polling_interval_ms=interval,
+            request_timeout_ms=timeout,
+            serial_number=serial if isinstance(serial, str) and serial else None,
+        )
+
+
+def clamp_interval(interval_ms: int) -> int:
+    if interval_ms < MIN_INTERVAL_MS:
+        log.warning(
+            "polling_interval %d ms is below the %d ms floor; using %d ms",
+            interval_ms,
+            MIN_INTERVAL_MS,
+            MIN_INTERVAL_MS,
+        )
+        return MIN_INTERVAL_MS
+    return interval_ms
