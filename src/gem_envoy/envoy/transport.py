@@ -9,6 +9,7 @@ or endpoints: it moves bytes and turns transport failures into `EnvoyError`s.
 from __future__ import annotations
 
 import asyncio
+import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -123,18 +124,28 @@ class Transport:
         return f"bad response from {path}: body larger than {limit_mib:g} MiB"
 
     def _connect_message(self, exc: httpx.ConnectError) -> str:
-        cause = str(exc).lower()
         where = f"{self.host}:{self.port}"
-        if "refused" in cause:
+        causes = _causes(exc)
+        if any(isinstance(c, ConnectionRefusedError) for c in causes):
             return (
                 f"unreachable: connection refused on {where}; check the IP and port. A gateway "
                 "that answers on port 80 but not 443 runs D5 firmware"
             )
-        if "name" in cause or "resolv" in cause or "nodename" in cause:
+        if any(isinstance(c, socket.gaierror) for c in causes):
             return f"unreachable: cannot resolve {self.host}; use the gateway's LAN IP"
-        if "ssl" in cause or "tls" in cause or "certificate" in cause:
+        if any(isinstance(c, ssl.SSLError) for c in causes):
             return f"unreachable: TLS handshake with {where} failed"
-        return f"unreachable: cannot connect to {where} ({cause or type(exc).__name__})"
+        return f"unreachable: cannot connect to {where} ({str(exc).lower() or 'no answer'})"
 
     async def close(self) -> None:
         await self._client.aclose()
+
+
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The exception and everything it was raised from: httpx hides the OS error inside."""
+    seen: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in seen:
+        seen.append(current)
+        current = current.__cause__ or current.__context__
+    return seen

@@ -1,0 +1,100 @@
+"""Capture replay: a folder of recorded responses served as they were recorded.
+
+The layout is described in ``shared/captures/README.md``: one file per endpoint, named after its
+URL path (``/`` -> ``_``, a query ``?k=v`` -> ``_k_v``), ``info`` for ``/info`` and
+``/info.xml``, and an optional sidecar ``<file>_log.json`` ``{"headers": {...}, "code": N}``
+giving the status code (and content type) to answer with. Bodies are served byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl
+
+import defusedxml.ElementTree as SafeET
+
+from .http import HTML_TYPE, JSON_TYPE, XML_TYPE, Request, Response, error_response
+
+UNKNOWN_SERIAL = "000000000000"
+_SIDECAR = "_log.json"
+_SN_PATTERN = re.compile(rb"<sn>\s*([^<\s]+)\s*</sn>")
+
+
+def file_name(path: str, query: str = "") -> str | None:
+    """The capture file that holds ``path?query``, or None for a name that cannot be one."""
+    if path in ("/info", "/info.xml"):
+        return "info"
+    name = path.lstrip("/").replace("/", "_")
+    for key, value in parse_qsl(query, keep_blank_values=True):
+        name += f"_{key}_{value}"
+    if not name or name.startswith(".") or name.endswith(_SIDECAR) or "\\" in name:
+        return None
+    if "\0" in name or "/" in name:
+        return None
+    return name
+
+
+def serial_from_info(body: bytes) -> str:
+    """``envoy_info/device/sn`` of an ``/info`` body, or the all-zero serial."""
+    try:
+        root = SafeET.fromstring(body)
+        serial = root.findtext("device/sn")
+    except Exception:  # malformed XML in old captures: fall back to a pattern
+        match = _SN_PATTERN.search(body)
+        serial = match.group(1).decode("ascii", "replace") if match else None
+    return serial.strip() if serial and serial.strip() else UNKNOWN_SERIAL
+
+
+class CaptureSource:
+    """Answers gateway endpoints from one capture folder (files read once, then cached)."""
+
+    def __init__(self, folder: Path) -> None:
+        if not folder.is_dir():
+            raise FileNotFoundError(f"capture folder not found: {folder}")
+        self.folder = folder
+        self._cache: dict[str, Response | None] = {}
+        info = folder / "info"
+        self.serial = serial_from_info(info.read_bytes()) if info.is_file() else UNKNOWN_SERIAL
+
+    def answer(self, request: Request) -> Response | None:
+        name = file_name(request.path, request.query)
+        if name is None:
+            return None
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405)
+        if name not in self._cache:
+            self._cache[name] = self._load(name)
+        return self._cache[name]
+
+    def _load(self, name: str) -> Response | None:
+        path = self.folder / name
+        if path.parent != self.folder or not path.is_file():
+            return None
+        body = path.read_bytes()
+        sidecar = _read_sidecar(self.folder / f"{name}{_SIDECAR}")
+        status = sidecar.get("code")
+        headers = {str(k).lower(): str(v) for k, v in (sidecar.get("headers") or {}).items()}
+        content_type = headers.get("content-type") or _guess_type(name, body)
+        return Response(status if isinstance(status, int) else 200, body, content_type)
+
+
+def _read_sidecar(path: Path) -> dict[str, Any]:
+    if not path.is_file():
+        return {}
+    try:
+        value = json.loads(path.read_bytes())
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _guess_type(name: str, body: bytes) -> str:
+    if name == "info":
+        return XML_TYPE
+    start = body.lstrip()[:1]
+    if start == b"<":
+        return HTML_TYPE
+    return JSON_TYPE

@@ -1,0 +1,126 @@
+"""The simulator's command line (``gem-envoy simulate``, ``python -m gem_envoy.sim``).
+
+Once the simulator accepts connections it prints ``listening on https://HOST:PORT`` (with the
+real port when ``--port 0``) and runs until Ctrl-C or SIGTERM, then exits with status 0. Token
+files, when asked for, are written (mode 0600) before that line is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import os
+import signal
+import sys
+from pathlib import Path
+
+from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
+from .server import SimServer, start_simulator
+
+YEAR_S = 365 * 86_400
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add = parser.add_argument
+    add("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    add("--port", type=int, default=8443, help="port to listen on; 0 = any (default 8443)")
+    add("--capture", type=Path, metavar="DIR", help="replay this capture folder")
+    add("--inverters", type=int, default=12, metavar="N", help="microinverters (default 12)")
+    add("--no-cts", dest="cts", action="store_false", help="no production/consumption CTs")
+    add("--battery", action="store_true", help="add Encharge batteries")
+    add("--battery-units", type=int, default=2, metavar="N", help="Encharge units (default 2)")
+    add("--serial", default=DEFAULT_SERIAL, help=f"gateway serial (default {DEFAULT_SERIAL})")
+    add("--firmware", default=DEFAULT_FIRMWARE, help=f"firmware (default {DEFAULT_FIRMWARE})")
+    add("--speed", type=float, default=1.0, help="simulated seconds per real second")
+    add("--start", metavar="ISO", help="simulated start time, ISO 8601 (default: now)")
+    add("--utc-offset", type=float, metavar="HOURS", help="plant time zone (default: local)")
+    add("--weak-inverter", type=int, metavar="INDEX", help="an inverter producing only 60%%")
+    add("--latency-ms", type=float, default=0.0, help="delay before every gateway answer")
+    add("--token-file", type=Path, metavar="F", help="write an installer token to F (0600)")
+    add("--owner-token-file", type=Path, metavar="F", help="write an owner token to F (0600)")
+    add(
+        "--token-lifetime",
+        type=int,
+        default=YEAR_S,
+        metavar="SECONDS",
+        help="lifetime of the tokens written (default one year)",
+    )
+
+
+def options_from_args(args: argparse.Namespace) -> SimOptions:
+    start = None
+    if args.start:
+        parsed = dt.datetime.fromisoformat(args.start)
+        start = parsed.astimezone().timestamp() if parsed.tzinfo is None else parsed.timestamp()
+    offset = None if args.utc_offset is None else round(args.utc_offset * 3600)
+    return SimOptions(
+        host=args.host,
+        port=args.port,
+        capture=args.capture,
+        inverters=args.inverters,
+        cts=args.cts,
+        battery=args.battery,
+        battery_units=args.battery_units,
+        serial=args.serial,
+        firmware=args.firmware,
+        utc_offset_s=offset,
+        speed=args.speed,
+        start_time=start,
+        latency_ms=args.latency_ms,
+        weak_inverter=args.weak_inverter,
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the simulator until Ctrl-C or SIGTERM (status 0); 2 for unusable options."""
+    try:
+        options = options_from_args(args)
+    except ValueError as exc:
+        print(f"gem-envoy simulate: {exc}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(_serve(options, args))
+    except KeyboardInterrupt:
+        return 0
+    except (OSError, ValueError) as exc:
+        print(f"gem-envoy simulate: {exc}", file=sys.stderr)
+        return 2
+
+
+async def _serve(options: SimOptions, args: argparse.Namespace) -> int:
+    server = await start_simulator(options)
+    try:
+        _write_tokens(server, args)
+        print(f"listening on {server.url}", flush=True)
+        await _until_signalled()
+    finally:
+        await server.close()
+    return 0
+
+
+def _write_tokens(server: SimServer, args: argparse.Namespace) -> None:
+    for path, user in ((args.token_file, "installer"), (args.owner_token_file, "owner")):
+        if path is not None:
+            write_secret(path, server.mint_token(user, args.token_lifetime))
+
+
+def write_secret(path: Path, text: str) -> None:
+    """Write ``text`` to ``path`` readable by its owner only (0600), replacing any file."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        os.fchmod(file.fileno(), 0o600)
+        file.write(text)  # no newline: the file holds exactly the token
+
+
+async def _until_signalled() -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)

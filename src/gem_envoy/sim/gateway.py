@@ -1,0 +1,95 @@
+"""The gateway's request handling: counting, latency, authentication, then a data source.
+
+Every gateway request (``/__sim/*`` never comes here) is counted, delayed by the configured
+latency, checked (``/auth/check_jwt``, sessions, bearer tokens, scopes), and answered by the
+`EndpointSource` (a simulated plant or a capture).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from typing import Protocol
+
+from .auth import GatewayAuth, scope_for
+from .http import HTML_TYPE, Exchange, Request, Response
+from .stats import SimStats
+
+VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>\n"
+_TITLES = {401: "401 Authorization Required", 403: "403 Forbidden", 404: "404 Not Found"}
+
+
+class EndpointSource(Protocol):
+    """Where the gateway's answers come from."""
+
+    @property
+    def serial(self) -> str: ...
+
+    def answer(self, request: Request) -> Response | None:
+        """The answer to an authorised request, or None when there is no such endpoint."""
+        ...
+
+
+def openresty_error(status: int) -> Response:
+    """The small HTML error page openresty answers with."""
+    title = _TITLES.get(status, f"{status} Error")
+    body = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n"
+        f"<center><h1>{title}</h1></center>\r\n<hr><center>openresty</center>\r\n"
+        "</body>\r\n</html>\r\n"
+    )
+    return Response(status, body.encode(), HTML_TYPE)
+
+
+class Gateway:
+    """The `Handler` of one simulated gateway."""
+
+    def __init__(
+        self,
+        source: EndpointSource,
+        auth: GatewayAuth,
+        stats: SimStats,
+        latency_s: float = 0.0,
+    ) -> None:
+        self.source = source
+        self.auth = auth
+        self.stats = stats
+        self.latency_s = latency_s
+
+    async def handle(self, request: Request, exchange: Exchange) -> None:
+        self.stats.request_started(request.target)
+        try:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
+            response = self.respond(request)
+            if response.stream is not None:
+                response = replace(response, stream=self._counted(response.stream))
+                await exchange.send(response)
+            else:
+                self.stats.bytes_sent += await exchange.send(response)
+        finally:
+            self.stats.request_finished()
+
+    async def _counted(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+        async for chunk in stream:
+            self.stats.bytes_sent += len(chunk)
+            yield chunk
+
+    def respond(self, request: Request) -> Response:
+        if request.path == "/auth/check_jwt":
+            return self.check_jwt(request)
+        verdict = self.auth.authorize(request, scope_for(request.path))
+        if verdict.status != 200:
+            return openresty_error(verdict.status)
+        return self.source.answer(request) or openresty_error(404)
+
+    def check_jwt(self, request: Request) -> Response:
+        """A valid bearer token buys a ``sessionId`` cookie; anything else is a 401."""
+        self.stats.check_jwt += 1
+        user = self.auth.bearer_user(request)
+        if user is None:
+            return openresty_error(401)
+        session_id = self.auth.sessions.create(user)
+        cookie = f"sessionId={session_id}; Secure; HttpOnly; Path=/"
+        return Response(200, VALID_TOKEN_BODY, HTML_TYPE, [("set-cookie", cookie)])

@@ -1,0 +1,77 @@
+"""What the simulator counts: ``GET /__sim/stats`` serves it, ``POST /__sim/stats/reset`` zeroes it.
+
+The JSON document::
+
+    {
+      "requests": {"/production.json": 3, "/production.json?details=1": 1, ...},
+      "requests_total": 4,
+      "tls_handshakes": 1,
+      "check_jwt": 1,
+      "bytes_sent": 5120,
+      "max_in_flight": 1,
+      "in_flight": 0,
+      "connections_open": 1
+    }
+
+- ``requests`` counts gateway requests by request target (path plus ``?query`` when there is
+  one), whatever their answer (401, 403 and 404 included); ``requests_total`` is their sum.
+- ``tls_handshakes`` counts completed TLS handshakes, one per connection. A connection opened
+  only to talk to ``/__sim/*`` counts too: ask for stats over a connection that is already open
+  (or subtract one) when a test counts handshakes.
+- ``check_jwt`` counts every ``GET /auth/check_jwt``, valid token or not: each costs the gateway.
+- ``bytes_sent`` counts body bytes of gateway answers (headers and TLS overhead excluded).
+- ``max_in_flight`` is the largest number of gateway requests being handled at the same moment,
+  across all connections (from the moment a request is read in full until its answer is
+  written); ``in_flight`` is that number now.
+- ``connections_open`` is the number of TCP connections open now.
+
+``/__sim/*`` requests are never counted in ``requests``, ``requests_total``, ``bytes_sent`` or
+the in-flight figures. A reset zeroes the counters and ``max_in_flight`` (which restarts from the
+requests in flight at that moment); the gauges ``in_flight`` and ``connections_open`` keep their
+values.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+
+class SimStats:
+    """Counters of one simulator instance."""
+
+    def __init__(self) -> None:
+        self.requests: Counter[str] = Counter()
+        self.tls_handshakes = 0
+        self.check_jwt = 0
+        self.bytes_sent = 0
+        self.in_flight = 0
+        self.max_in_flight = 0
+        self.connections_open = 0
+
+    def request_started(self, target: str) -> None:
+        self.requests[target] += 1
+        self.in_flight += 1
+        self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def request_finished(self) -> None:
+        self.in_flight -= 1
+
+    def reset(self) -> None:
+        self.requests.clear()
+        self.tls_handshakes = 0
+        self.check_jwt = 0
+        self.bytes_sent = 0
+        self.max_in_flight = self.in_flight
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "requests": dict(self.requests),
+            "requests_total": sum(self.requests.values()),
+            "tls_handshakes": self.tls_handshakes,
+            "check_jwt": self.check_jwt,
+            "bytes_sent": self.bytes_sent,
+            "max_in_flight": self.max_in_flight,
+            "in_flight": self.in_flight,
+            "connections_open": self.connections_open,
+        }

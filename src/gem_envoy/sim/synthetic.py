@@ -1,0 +1,97 @@
+"""The synthetic gateway: endpoints answered from a simulated plant.
+
+Each request first brings the plant up to the current simulated time, then one snapshot feeds
+the payload, so all endpoints agree at any instant.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from . import ensemble, live, payloads
+from .clock import SimClock
+from .http import XML_TYPE, Request, Response, error_response, json_response
+from .plant import Plant, Snapshot
+
+STREAM_INTERVAL_S = 1.0
+
+Route = Callable[["SyntheticSource", Snapshot, Request], Response | None]
+
+
+class SyntheticSource:
+    """Answers gateway endpoints from a `Plant` driven by a `SimClock`."""
+
+    def __init__(self, plant: Plant, clock: SimClock, firmware: str) -> None:
+        self.plant = plant
+        self.clock = clock
+        self.firmware = firmware
+
+    @property
+    def serial(self) -> str:
+        return self.plant.config.serial
+
+    def snapshot(self) -> Snapshot:
+        self.plant.advance_to(self.clock.now())
+        return self.plant.snapshot()
+
+    def answer(self, request: Request) -> Response | None:
+        """The answer to an (authorised) request; None when the gateway has no such endpoint."""
+        if request.path == "/ivp/livedata/stream" and request.method == "POST":
+            return json_response({"sc_stream": "enabled"})
+        route = _ROUTES.get(request.path)
+        if route is None:
+            return None
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405)
+        return route(self, self.snapshot(), request)
+
+    async def meter_stream(self) -> AsyncIterator[bytes]:
+        """Server-sent events, one a second, until the client goes away."""
+        while True:
+            event = live.stream_meter_event(self.snapshot())
+            yield f"data: {json.dumps(event)}\n\n".encode()
+            await asyncio.sleep(STREAM_INTERVAL_S)
+
+
+def _json(value: Any) -> Response | None:
+    return None if value is None else json_response(value)
+
+
+def _info(src: SyntheticSource, snap: Snapshot, _: Request) -> Response:
+    body = payloads.info_xml(src.serial, src.firmware, snap.time)
+    return Response(200, body, XML_TYPE)
+
+
+def _production(src: SyntheticSource, snap: Snapshot, request: Request) -> Response:
+    details = parse_qs(request.query).get("details") == ["1"]
+    return json_response(payloads.production_json(src.plant, snap, details))
+
+
+def _stream(src: SyntheticSource, _snap: Snapshot, _req: Request) -> Response:
+    return Response(200, content_type="text/event-stream", stream=src.meter_stream())
+
+
+_ROUTES: dict[str, Route] = {
+    "/info": _info,
+    "/info.xml": _info,
+    "/production.json": _production,
+    "/api/v1/production": lambda s, snap, r: json_response(payloads.api_v1_production(snap)),
+    "/api/v1/production/inverters": lambda s, snap, r: json_response(
+        payloads.inverters_json(s.plant, snap)
+    ),
+    "/ivp/meters": lambda s, snap, r: json_response(payloads.meters_json(s.plant)),
+    "/ivp/meters/readings": lambda s, snap, r: json_response(
+        payloads.meter_readings(s.plant, snap)
+    ),
+    "/ivp/ensemble/inventory": lambda s, snap, r: json_response(ensemble.inventory(s.plant, snap)),
+    "/ivp/ensemble/power": lambda s, snap, r: json_response(ensemble.power(s.plant, snap)),
+    "/ivp/ensemble/secctrl": lambda s, snap, r: _json(ensemble.secctrl(s.plant, snap)),
+    "/ivp/ensemble/status": lambda s, snap, r: _json(ensemble.status(s.plant, snap)),
+    "/admin/lib/tariff": lambda s, snap, r: _json(ensemble.tariff(s.plant, snap)),
+    "/ivp/livedata/status": lambda s, snap, r: json_response(live.livedata_status(s.plant, snap)),
+    "/stream/meter": _stream,
+}

@@ -1,0 +1,126 @@
+"""Start `gem-envoy simulate` as a real process on 127.0.0.1 for integration tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+
+LISTENING = re.compile(r"listening on https://([\d.]+):(\d+)")
+
+
+@dataclass
+class SimProcess:
+    process: subprocess.Popen[str]
+    host: str
+    port: int
+    token_file: Path
+    owner_token_file: Path
+
+    @property
+    def url(self) -> str:
+        return f"https://{self.host}:{self.port}"
+
+    control: httpx.Client = field(
+        # One kept-alive control connection, so asking for stats adds no TLS handshake of its own.
+        default_factory=lambda: httpx.Client(
+            verify=False, trust_env=False, timeout=10,
+            limits=httpx.Limits(max_connections=1, keepalive_expiry=600),
+        )
+    )  # fmt: skip
+
+    def _call(self, method: str, path: str, body: object = None) -> object:
+        reply = self.control.request(method, self.url + path, json=body)
+        reply.raise_for_status()
+        return reply.json() if reply.content else None
+
+    def stats(self) -> dict[str, object]:
+        value = self._call("GET", "/__sim/stats")
+        assert isinstance(value, dict)
+        return value
+
+    def reset_stats(self) -> None:
+        self._call("POST", "/__sim/stats/reset")
+
+    def mint(self, user: str = "installer", lifetime_s: int = 3600, **extra: object) -> str:
+        value = self._call(
+            "POST", "/__sim/token", {"user": user, "lifetime_s": lifetime_s, **extra}
+        )
+        assert isinstance(value, dict)
+        return str(value["token"])
+
+    def plant(self, **overrides: object) -> None:
+        self._call("POST", "/__sim/plant", overrides)
+
+
+def gem_envoy(
+    *args: str, env: dict[str, str] | None = None, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run the `gem-envoy` CLI as a user would, capturing its output."""
+    return subprocess.run(
+        [sys.executable, "-m", "gem_envoy.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+        check=False,
+    )
+
+
+@contextmanager
+def simulator(tmp: Path, args: Sequence[str] = ()) -> Iterator[SimProcess]:
+    """A simulator on a free port, with an installer and an owner token written to files."""
+    token_file, owner_file = tmp / "installer.jwt", tmp / "owner.jwt"
+    command = [
+        sys.executable, "-m", "gem_envoy.cli", "simulate", "--host", "127.0.0.1", "--port", "0",
+        "--token-file", str(token_file), "--owner-token-file", str(owner_file), *args,
+    ]  # fmt: skip
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        host, port = _wait_listening(process)
+        sim = SimProcess(process, host, port, token_file, owner_file)
+        try:
+            yield sim
+        finally:
+            sim.control.close()
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _wait_listening(process: subprocess.Popen[str], timeout_s: float = 30) -> tuple[str, int]:
+    assert process.stdout is not None
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            err = process.stderr.read() if process.stderr else ""
+            raise RuntimeError(f"simulator exited before listening: {err}")
+        found = LISTENING.search(line)
+        if found:
+            return found.group(1), int(found.group(2))
+    raise RuntimeError("simulator did not start listening in time")
+
+
+def poll_json(sim: SimProcess, *extra: str) -> dict[str, object]:
+    result = gem_envoy(
+        "poll", "--ip", sim.host, "--port", str(sim.port),
+        "--token-file", str(sim.token_file), *extra,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    value = json.loads(result.stdout)
+    assert isinstance(value, dict)
+    return value
