@@ -1,0 +1,119 @@
+"""What a driver is to the host, and what the host offers a driver.
+
+A driver turns one device's protocol into attributes and command results. It never touches
+storage: it reports through the `Sink` the host hands it. The host runs its `connect()` once,
+then `poll()` on the driver's interval, `command()` when asked, and `disconnect()` at the end.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import ClassVar, Protocol
+
+AttributeValue = int | float | str | bool
+Json = object
+
+
+@dataclass(frozen=True, slots=True)
+class ZoneConfig:
+    id: int
+    name: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceConfig:
+    """A device as its driver sees it: attributes decrypted, zones listed."""
+
+    id: int
+    name: str
+    attributes: Mapping[str, AttributeValue]
+    zones: tuple[ZoneConfig, ...] = ()
+
+    def __repr__(self) -> str:  # attributes may hold secrets: never print them
+        return f"DeviceConfig(id={self.id}, name={self.name!r}, zones={len(self.zones)})"
+
+
+@dataclass(frozen=True, slots=True)
+class CommandSpec:
+    name: str
+    args: tuple[str, ...]
+    notes: str
+
+
+@dataclass(frozen=True, slots=True)
+class AttributeSpec:
+    name: str
+    type: str  # "int", "float", "str", "bool"
+    description: str
+    default: AttributeValue | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriverMetadata:
+    """What a driver tells the host and its users about itself."""
+
+    device_type: str
+    required: tuple[AttributeSpec, ...]
+    optional: tuple[AttributeSpec, ...]
+    runtime: tuple[AttributeSpec, ...]
+    zone: tuple[AttributeSpec, ...]
+    sample_config: Mapping[str, AttributeValue] = field(default_factory=dict)
+    status: str = "stable"
+
+
+class CommandRefused(Exception):
+    """A command the driver will not run as asked: unknown, bad arguments, not implemented.
+    The message is meant for the person who sent it."""
+
+
+class Sink(Protocol):
+    """Where a driver reports. Each call is one write; values absent from a call are kept."""
+
+    async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None: ...
+
+    async def zone_attributes(self, zone_id: int, values: Mapping[str, AttributeValue]) -> None: ...
+
+
+class Driver(ABC):
+    """One instance per enabled device. Subclasses set `name` and implement the rest."""
+
+    name: ClassVar[str]
+
+    def __init__(self, config: DeviceConfig, sink: Sink) -> None:
+        self.config = config
+        self.sink = sink
+
+    @classmethod
+    @abstractmethod
+    def metadata(cls) -> DriverMetadata: ...
+
+    @classmethod
+    @abstractmethod
+    def commands(cls) -> tuple[CommandSpec, ...]: ...
+
+    @abstractmethod
+    def poll_interval_s(self) -> float:
+        """Seconds between polls, from the device's configuration."""
+
+    @abstractmethod
+    async def connect(self) -> None:
+        """Open what the device needs. Raises on failure; the host retries later."""
+
+    @abstractmethod
+    async def poll(self) -> None:
+        """Read the device once and report through the sink. Raises on failure."""
+
+    @abstractmethod
+    async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
+        """Run one command of `commands()`. Raises CommandRefused for a bad request."""
+
+    @abstractmethod
+    async def disconnect(self) -> None: ...
+
+    def reconfigure(self, config: DeviceConfig) -> bool:
+        """Take new attributes or zones without a restart if possible; False asks the host to
+        restart the driver instead."""
+        return False

@@ -1,0 +1,158 @@
+"""One device's life in the host: build its driver, connect, poll on schedule, report health.
+
+Each device runs in its own task, so a crash or a hung device never delays another. A failed
+poll only changes `online` and `last_error`: the last good values stay as they were.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Mapping
+
+from gem_envoy.host.contract import (
+    DeviceConfig,
+    Driver,
+    Json,
+    Sink,
+    ZoneConfig,
+)
+
+log = logging.getLogger(__name__)
+
+DriverFactory = Callable[[DeviceConfig, Sink], Driver]
+# How long to wait before trying again when a device cannot even be configured or connected.
+RETRY_S = 30.0
+
+
+def describe(exc: BaseException) -> str:
+    """A one-line cause for `last_error`. Library errors carry their own wording."""
+    text = str(exc).strip()
+    return text if text else type(exc).__name__
+
+
+class DeviceRunner:
+    """Owns one driver instance and its polling loop."""
+
+    def __init__(self, config: DeviceConfig, factory: DriverFactory, sink: Sink) -> None:
+        self.config = config
+        self._factory = factory
+        self._sink = sink
+        self._driver: Driver | None = None
+        self._connected = False
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()  # connect/poll/command/reconfigure, one at a time
+        self._health: tuple[bool, str] | None = None
+        self._logged_error: str | None = None
+        self.scheduled_at: float | None = None
+        self.last_lag_s: float = 0.0
+
+    # -- the loop ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            while True:
+                interval = await self._cycle()
+                await self._sleep(interval)
+        finally:
+            await self._drop_driver()
+
+    async def _cycle(self) -> float:
+        """Connect if needed, poll once; returns the seconds until the next attempt."""
+        started = time.monotonic()
+        if self.scheduled_at is not None:
+            self.last_lag_s = max(0.0, started - self.scheduled_at)
+        async with self._lock:
+            try:
+                driver = await self._connected_driver()
+                await driver.poll()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # any failure is this device's, never the host's
+                await self._report(False, describe(exc), exc)
+                return self._driver.poll_interval_s() if self._driver else RETRY_S
+            await self._report(True, "", None, polled=True)
+            return driver.poll_interval_s()
+
+    async def _sleep(self, interval_s: float) -> None:
+        self.scheduled_at = time.monotonic() + interval_s
+        self._wake.clear()
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=interval_s)
+            self.scheduled_at = time.monotonic()  # woken on purpose: poll now
+        except TimeoutError:
+            pass
+
+    # -- driver lifecycle -----------------------------------------------------------------------
+
+    async def _connected_driver(self) -> Driver:
+        if self._driver is None:
+            self._driver = self._factory(self.config, self._sink)
+        if not self._connected:
+            await self._driver.connect()
+            self._connected = True
+        return self._driver
+
+    async def close(self) -> None:
+        """For a runner that never ran its loop (the console): release its driver."""
+        async with self._lock:
+            await self._drop_driver()
+
+    async def _drop_driver(self) -> None:
+        driver, self._driver, self._connected = self._driver, None, False
+        if driver is not None:
+            try:
+                await driver.disconnect()
+            except Exception as exc:  # closing a dead connection may fail; nothing to keep
+                log.debug("device %s: disconnect failed: %s", self.config.name, describe(exc))
+
+    async def update(self, config: DeviceConfig) -> None:
+        """New attributes or zones: applied in place when the driver can, else by restart.
+        Either way the device is polled again at once."""
+        async with self._lock:
+            self.config = config
+            driver = self._driver
+            applied = False
+            if driver is not None:
+                try:
+                    applied = driver.reconfigure(config)
+                except Exception as exc:
+                    await self._report(False, describe(exc), exc)
+            if not applied:
+                await self._drop_driver()
+        self._wake.set()
+
+    # -- commands -------------------------------------------------------------------------
+
+    async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
+        async with self._lock:
+            try:
+                driver = await self._connected_driver()
+            except Exception as exc:  # the caller gets the cause; the device shows it too
+                await self._report(False, describe(exc), exc)
+                raise
+            return await driver.command(action, args, zone)
+
+    # -- health -------------------------------------------------------------------------------
+
+    async def _report(
+        self, online: bool, error: str, exc: BaseException | None, *, polled: bool = False
+    ) -> None:
+        if exc is not None and error != self._logged_error:
+            # Logged once per distinct cause, not once per poll.
+            log.warning("device %s: %s", self.config.name, error)
+            self._logged_error = error
+        if online:
+            self._logged_error = None
+        values: dict[str, int | str | bool] = {}
+        if self._health != (online, error):
+            values |= {"online": online, "last_error": error}
+            self._health = (online, error)
+        if polled:
+            values["last_poll_ms"] = int(time.time() * 1000)
+        if values:
+            try:
+                await self._sink.device_attributes(values)
+            except Exception as store_exc:
+                log.error("device %s: cannot store health: %s", self.config.name, store_exc)

@@ -1,0 +1,33 @@
+"""The host's side of the driver `Sink`: driver reports become stored attributes and events."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+
+from gem_envoy.host.contract import AttributeValue
+from gem_envoy.host.events import AttributeChange, EventHub
+from gem_envoy.host.store import Store
+
+
+class StoreSink:
+    """Writes one device's (and its zones') reports to the store, then tells listeners."""
+
+    def __init__(self, store: Store, device_id: int, events: EventHub) -> None:
+        self._store = store
+        self._device_id = device_id
+        self._events = events
+
+    async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None:
+        await self._write("device", self._device_id, values)
+
+    async def zone_attributes(self, zone_id: int, values: Mapping[str, AttributeValue]) -> None:
+        await self._write("zone", zone_id, values)
+
+    async def _write(
+        self, target_type: str, target_id: int, values: Mapping[str, AttributeValue]
+    ) -> None:
+        if not values:
+            return
+        await self._store.set_attributes(target_type, target_id, values)
+        self._events.publish(AttributeChange(target_type, target_id, dict(values), time.time()))

@@ -1,0 +1,29 @@
+"""The host's SQLite store. Import from here: `from gem_envoy.host.store import Store`."""
+
+from .models import (
+    Attribute,
+    ConflictError,
+    Device,
+    NotFoundError,
+    SchemaError,
+    StoreError,
+    ValidationError,
+    Value,
+    Zone,
+)
+from .store import DEFAULT_RETENTION_DAYS, HISTORY_RETENTION_KEY, Store
+
+__all__ = [
+    "DEFAULT_RETENTION_DAYS",
+    "HISTORY_RETENTION_KEY",
+    "Attribute",
+    "ConflictError",
+    "Device",
+    "NotFoundError",
+    "SchemaError",
+    "Store",
+    "StoreError",
+    "ValidationError",
+    "Value",
+    "Zone",
+]

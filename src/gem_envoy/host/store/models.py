@@ -1,0 +1,62 @@
+"""What the store hands out (frozen records) and the errors it raises."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+Value = int | float | str | bool
+"""An attribute value. `set_attributes` also takes None, meaning "delete this attribute"."""
+
+TargetType = Literal["device", "zone"]
+TARGET_TYPES: tuple[TargetType, ...] = ("device", "zone")
+
+
+@dataclass(frozen=True, slots=True)
+class Device:
+    id: int
+    name: str
+    label: str
+    driver: str
+    enabled: bool
+    elevated: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Zone:
+    id: int
+    device: int
+    name: str
+    address: str
+
+
+@dataclass(frozen=True, slots=True)
+class Attribute:
+    """One attribute as stored. Secure values come back decrypted: callers mask them."""
+
+    name: str
+    type: str
+    value: object
+    previous: object
+    updated_at: float
+    secure: bool
+
+
+class StoreError(Exception):
+    """Anything the store refuses or fails to do; the message is meant for people."""
+
+
+class NotFoundError(StoreError):
+    """The device, zone, attribute or user named does not exist."""
+
+
+class ConflictError(StoreError):
+    """The name is already taken."""
+
+
+class ValidationError(StoreError):
+    """The input is not acceptable; nothing was changed."""
+
+
+class SchemaError(StoreError):
+    """The database file has a schema this code cannot use."""

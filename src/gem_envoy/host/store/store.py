@@ -1,0 +1,383 @@
+"""The host's database: devices, zones, attributes, history, users, commands, settings.
+
+`Store` is the async API. It checks every input first (so bad input changes nothing),
+then hands the work to the single writer queue or to the reader thread; the SQL itself
+lives in `devices`, `attributes`, `accounts` and `config`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import sqlite3
+import time
+from collections.abc import Mapping, Sequence
+from functools import partial
+from pathlib import Path
+from types import TracebackType
+
+from ..secrets import KeyRing
+from . import accounts, config, devices, schema
+from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
+from .models import Attribute, Device, StoreError, ValidationError, Value, Zone
+from .validate import (
+    check_attribute_name,
+    check_commands,
+    check_device_name,
+    check_flag,
+    check_id,
+    check_name,
+    check_password,
+    check_role,
+    check_setting_value,
+    check_target_type,
+    check_text,
+    check_values,
+)
+from .writer import DbThread, Job, T, Writer
+
+log = logging.getLogger(__name__)
+
+HISTORY_RETENTION_KEY = "history_retention_days"
+DEFAULT_RETENTION_DAYS = 30
+_DAY = 86400.0
+_ID = re.compile(r"[0-9]+")
+_RESERVED_SETTINGS = (config.KEY_CHECK,)
+
+
+class Store:
+    """Open with `await Store.open(path, keyring)`; close with `await store.close()`."""
+
+    def __init__(self, path: Path, keyring: KeyRing, writer: DbThread, reader: DbThread) -> None:
+        self._path = path
+        self._keyring = keyring
+        self._write_thread = writer
+        self._read_thread = reader
+        self._writer = Writer(writer)
+        self._closed = False
+
+    @classmethod
+    async def open(cls, path: Path, keyring: KeyRing) -> Store:
+        """Open (or create) the database at `path`, migrating it to the current schema."""
+        writer = DbThread("gem-store-writer", partial(schema.connect_writer, path))
+        await writer.start()
+        reader = DbThread("gem-store-reader", partial(schema.connect_reader, path))
+        try:
+            await reader.start()
+        except BaseException:
+            await writer.close()
+            raise
+        store = cls(path, keyring, writer, reader)
+        try:
+            await store._write(partial(config.check_keyring, keyring=keyring, db_path=path))
+        except BaseException:
+            await store.close()
+            raise
+        return store
+
+    async def close(self) -> None:
+        """Finish queued writes and close. The writer closes last, so that SQLite, on
+        closing its final connection, checkpoints the WAL back into the database file."""
+        if self._closed:
+            return
+        self._closed = True
+        try:
+            await self._writer.close()
+        finally:
+            try:
+                await self._read_thread.close()
+            finally:
+                await self._write_thread.close()
+
+    async def __aenter__(self) -> Store:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+    async def _write(self, job: Job[T]) -> T:
+        return await self._writer.submit(job)
+
+    async def _read(self, job: Job[T]) -> T:
+        if self._closed:
+            raise StoreError("the store is closed")
+        return await self._read_thread.transaction("BEGIN", job)
+
+    # Devices and zones
+
+    async def list_devices(self) -> list[Device]:
+        return await self._read(devices.list_devices)
+
+    async def get_device(self, ref: int | str) -> Device:
+        """The device with id `ref`, or named `ref`; a string of digits is an id."""
+        if isinstance(ref, str) and not _ID.fullmatch(ref):
+            return await self._read(partial(devices.find_device, name=ref))
+        device_id = check_id("device id", int(ref) if isinstance(ref, str) else ref)
+        return await self._read(partial(devices.get_device, device_id=device_id))
+
+    async def add_device(
+        self,
+        name: str,
+        driver: str,
+        *,
+        label: str = "",
+        enabled: bool = True,
+        elevated: bool = False,
+        attributes: Mapping[str, Value] | None = None,
+    ) -> Device:
+        """Create a device and its initial attributes, all in one transaction."""
+        row = (
+            check_device_name(name),
+            check_name("driver", driver),
+            check_text("label", label),
+            check_flag("enabled", enabled),
+            check_flag("elevated", elevated),
+        )
+        values = check_values(attributes or {}, allow_none=False)
+        return await self._write(partial(self._insert_device, row=row, values=values))
+
+    def _insert_device(
+        self,
+        conn: sqlite3.Connection,
+        row: tuple[str, str, str, bool, bool],
+        values: dict[str, Value | None],
+    ) -> Device:
+        device_id = devices.insert_device(conn, *row)
+        attribute_sql.set_attributes(conn, self._keyring, ("device", device_id), values, True)
+        return devices.get_device(conn, device_id)
+
+    async def update_device(
+        self,
+        device_id: int,
+        *,
+        name: str | None = None,
+        label: str | None = None,
+        driver: str | None = None,
+        enabled: bool | None = None,
+        elevated: bool | None = None,
+    ) -> Device:
+        """Change the given fields (None leaves a field as it is)."""
+        check_id("device id", device_id)
+        changes: dict[str, object] = {}
+        if name is not None:
+            changes["name"] = check_device_name(name)
+        if label is not None:
+            changes["label"] = check_text("label", label)
+        if driver is not None:
+            changes["driver"] = check_name("driver", driver)
+        if enabled is not None:
+            changes["enabled"] = check_flag("enabled", enabled)
+        if elevated is not None:
+            changes["elevated"] = check_flag("elevated", elevated)
+        job = partial(devices.update_device, device_id=device_id, changes=changes)
+        return await self._write(job)
+
+    async def delete_device(self, device_id: int) -> None:
+        """Delete the device with its zones, and the attributes and history of both."""
+        check_id("device id", device_id)
+        await self._write(partial(devices.delete_device, device_id=device_id))
+
+    async def list_zones(self, device_id: int | None = None) -> list[Zone]:
+        """All zones, or those of one device, in creation order."""
+        if device_id is not None:
+            check_id("device id", device_id)
+        return await self._read(partial(devices.list_zones, device_id=device_id))
+
+    async def get_zone(self, zone_id: int) -> Zone:
+        check_id("zone id", zone_id)
+        return await self._read(partial(devices.get_zone, zone_id=zone_id))
+
+    async def add_zone(self, device_id: int, name: str, address: str = "") -> Zone:
+        check_id("device id", device_id)
+        job = partial(
+            devices.insert_zone,
+            device_id=device_id,
+            name=check_name("zone name", name),
+            address=check_text("zone address", address),
+        )
+        return await self._write(job)
+
+    async def update_zone(
+        self, zone_id: int, *, name: str | None = None, address: str | None = None
+    ) -> Zone:
+        check_id("zone id", zone_id)
+        job = partial(
+            devices.update_zone,
+            zone_id=zone_id,
+            name=None if name is None else check_name("zone name", name),
+            address=None if address is None else check_text("zone address", address),
+        )
+        return await self._write(job)
+
+    async def delete_zone(self, zone_id: int) -> None:
+        """Delete the zone with its attributes and history."""
+        check_id("zone id", zone_id)
+        await self._write(partial(devices.delete_zone, zone_id=zone_id))
+
+    # Attributes
+
+    async def set_attributes(
+        self,
+        target_type: str,
+        target_id: int,
+        values: Mapping[str, Value | None],
+        *,
+        history: bool = True,
+    ) -> None:
+        """Set several attributes of a device or zone in one transaction.
+
+        A value of None deletes that attribute (its history stays). Secure names are
+        stored encrypted; int and float values of other names are added to the history
+        when `history` is true.
+        """
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        checked = check_values(values, allow_none=True)
+        history = check_flag("history", history)
+        job = partial(
+            attribute_sql.set_attributes,
+            keyring=self._keyring,
+            target=target,
+            values=checked,
+            history=history,
+        )
+        await self._write(job)
+
+    async def delete_attribute(self, target_type: str, target_id: int, name: str) -> None:
+        """Delete one attribute and its history; NotFoundError if it does not exist."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(
+            attribute_sql.delete_attribute, target=target, name=check_attribute_name(name)
+        )
+        await self._write(job)
+
+    async def get_attributes(self, target_type: str, target_id: int) -> dict[str, Attribute]:
+        """All attributes of a device or zone. Secure values come back decrypted."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(attribute_sql.get_attributes, keyring=self._keyring, target=target)
+        return await self._read(job)
+
+    async def history(
+        self,
+        target_type: str,
+        target_id: int,
+        name: str,
+        since: float,
+        until: float | None = None,
+    ) -> list[tuple[float, float]]:
+        """(timestamp, value) points with since <= timestamp <= until, oldest first."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(
+            attribute_sql.history,
+            target=target,
+            name=check_attribute_name(name),
+            since=_check_time("since", since),
+            until=None if until is None else _check_time("until", until),
+        )
+        return await self._read(job)
+
+    async def prune_history(self, now: float | None = None) -> int:
+        """Delete history points older than the retention setting; returns how many."""
+        now = time.time() if now is None else _check_time("now", now)
+        days = await self._retention_days()
+        job = partial(attribute_sql.prune_history, cutoff=now - days * _DAY)
+        return await self._write(job)
+
+    async def _retention_days(self) -> float:
+        text = await self.get_setting(HISTORY_RETENTION_KEY, str(DEFAULT_RETENTION_DAYS))
+        try:
+            return _parse_retention(text)
+        except ValidationError as exc:
+            # set_setting refuses such values, so the row was edited by hand; keep running.
+            log.warning("%s; keeping %d days of history", exc, DEFAULT_RETENTION_DAYS)
+            return DEFAULT_RETENTION_DAYS
+
+    # Users
+
+    async def add_user(self, username: str, password: str, role: str) -> None:
+        job = partial(
+            accounts.add_user,
+            username=check_name("username", username),
+            password=check_password(password),
+            role=check_role(role),
+        )
+        await self._write(job)
+
+    async def set_password(self, username: str, password: str) -> None:
+        job = partial(
+            accounts.set_password,
+            username=check_name("username", username),
+            password=check_password(password),
+        )
+        await self._write(job)
+
+    async def check_login(self, username: str, password: str) -> str | None:
+        """The user's role if the password is right, else None."""
+        if not isinstance(username, str) or not isinstance(password, str):
+            raise ValidationError("username and password must be strings")
+        job = partial(accounts.check_login, username=username, password=password)
+        return await self._read(job)
+
+    async def list_users(self) -> list[tuple[str, str]]:
+        """(username, role) pairs, by username."""
+        return await self._read(accounts.list_users)
+
+    # Driver commands and settings
+
+    async def reconcile_commands(
+        self, driver: str, commands: Sequence[tuple[str, Sequence[str], str]]
+    ) -> None:
+        """Make the stored commands of `driver` exactly `commands` (name, args, notes)."""
+        job = partial(
+            config.reconcile_commands,
+            driver=check_name("driver", driver),
+            commands=check_commands(commands),
+        )
+        await self._write(job)
+
+    async def list_commands(self, driver: str) -> list[tuple[str, list[str], str]]:
+        """(name, args, notes) of the commands of `driver`, by name."""
+        job = partial(config.list_commands, driver=check_name("driver", driver))
+        return await self._read(job)
+
+    async def get_setting(self, key: str, default: str) -> str:
+        found = await self._read(partial(config.get_setting, key=check_name("setting", key)))
+        return default if found is None else found
+
+    async def set_setting(self, key: str, value: str) -> None:
+        key = check_name("setting", key)
+        if key in _RESERVED_SETTINGS:
+            raise ValidationError(f"setting {key!r} is managed by the store")
+        value = check_setting_value(key, value)
+        if key == HISTORY_RETENTION_KEY:
+            _parse_retention(value)
+        await self._write(partial(config.set_setting, key=key, value=value))
+
+
+def _check_time(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{what} must be a timestamp in seconds, not {value!r}")
+    if not math.isfinite(value):
+        raise ValidationError(f"{what} must be a finite timestamp")
+    return float(value)
+
+
+def _parse_retention(text: str) -> float:
+    try:
+        days = float(text)
+    except ValueError:
+        days = math.nan
+    if not (math.isfinite(days) and days > 0):
+        raise ValidationError(
+            f"{HISTORY_RETENTION_KEY} must be a positive number of days, not {text!r}"
+        )
+    return days

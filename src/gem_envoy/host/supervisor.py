@@ -1,0 +1,110 @@
+"""Runs one DeviceRunner task per enabled device and routes commands to them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+
+from gem_envoy.host.contract import CommandRefused, DeviceConfig, Driver, Json, ZoneConfig
+from gem_envoy.host.events import EventHub
+from gem_envoy.host.runner import DeviceRunner
+from gem_envoy.host.sink import StoreSink
+from gem_envoy.host.store import Device, NotFoundError, Store
+
+log = logging.getLogger(__name__)
+
+DriverRegistry = Mapping[str, type[Driver]]
+
+
+class Supervisor:
+    def __init__(
+        self, store: Store, drivers: DriverRegistry, events: EventHub, *, polling: bool = True
+    ) -> None:
+        self.store = store
+        self.drivers = drivers
+        self.events = events
+        # Without polling (the console), drivers only connect to answer commands.
+        self.polling = polling
+        self._runners: dict[int, DeviceRunner] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def start(self) -> None:
+        """Reconcile each driver's command table, then start every enabled device."""
+        for name, driver in self.drivers.items():
+            specs = [(c.name, list(c.args), c.notes) for c in driver.commands()]
+            await self.store.reconcile_commands(name, specs)
+        for device in await self.store.list_devices():
+            await self.reload(device.id)
+
+    async def stop(self) -> None:
+        for device_id in list(self._runners):
+            await self._stop(device_id)
+
+    @property
+    def runners(self) -> Mapping[int, DeviceRunner]:
+        return self._runners
+
+    async def device_config(self, device: Device) -> DeviceConfig:
+        attributes = await self.store.get_attributes("device", device.id)
+        zones = await self.store.list_zones(device.id)
+        return DeviceConfig(
+            id=device.id,
+            name=device.name,
+            attributes={name: a.value for name, a in attributes.items()},  # type: ignore[misc]
+            zones=tuple(ZoneConfig(z.id, z.name, z.address) for z in zones),
+        )
+
+    async def reload(self, device_id: int) -> None:
+        """Bring the running state in line with the store after a device or zone changed."""
+        try:
+            device = await self.store.get_device(device_id)
+        except NotFoundError:
+            await self._stop(device_id)
+            return
+        if not device.enabled or device.driver not in self.drivers:
+            if device.driver not in self.drivers:
+                log.warning("device %s: no driver named %r", device.name, device.driver)
+            await self._stop(device_id)
+            return
+        config = await self.device_config(device)
+        runner = self._runners.get(device_id)
+        if runner is None:
+            self._start(device, config)
+        else:
+            await runner.update(config)
+
+    def _start(self, device: Device, config: DeviceConfig) -> None:
+        driver_class = self.drivers[device.driver]
+        sink = StoreSink(self.store, device.id, self.events)
+        runner = DeviceRunner(config, driver_class, sink)
+        self._runners[device.id] = runner
+        if self.polling:
+            self._tasks[device.id] = asyncio.create_task(runner.run(), name=f"device-{device.id}")
+
+    async def _stop(self, device_id: int) -> None:
+        task = self._tasks.pop(device_id, None)
+        runner = self._runners.pop(device_id, None)
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        elif runner is not None:
+            await runner.close()
+
+    async def command(
+        self,
+        device_ref: int | str,
+        action: str,
+        args: Mapping[str, Json],
+        zone_id: int | None = None,
+    ) -> Json:
+        device = await self.store.get_device(device_ref)
+        runner = self._runners.get(device.id)
+        if runner is None:
+            raise CommandRefused(f"device {device.name} is disabled or has no driver")
+        zone = None
+        if zone_id is not None:
+            zone = next((z for z in runner.config.zones if z.id == zone_id), None)
+            if zone is None:
+                raise CommandRefused(f"zone {zone_id} does not belong to device {device.name}")
+        return await runner.command(action, args, zone)
