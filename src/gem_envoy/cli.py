@@ -1,4 +1,4 @@
-"""The `gem-envoy` command: simulate, poll, command (and, with the host, run and friends).
+"""The `gem-envoy` command: simulate, poll, command, and the host's run, device, zone, console.
 
 Errors end the program with one line on stderr naming the cause and a non-zero status; no
 traceback reaches the user. Tokens come from a file or the environment, never from argv,
@@ -10,15 +10,20 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
 from gem_envoy import __version__
+from gem_envoy.cli_host import CliError, add_host_verbs
+from gem_envoy.demo import add_demo_verb
 from gem_envoy.drivers.enphase_envoy.oneshot import Target, command_once, poll_once
 from gem_envoy.envoy.errors import EnvoyError
 from gem_envoy.host.contract import CommandRefused
+from gem_envoy.host.secrets import SecretError
+from gem_envoy.host.store import StoreError
 from gem_envoy.sim import cli as sim_cli
 
 TOKEN_ENV = "GEM_ENVOY_TOKEN"
@@ -108,16 +113,30 @@ def build_parser() -> argparse.ArgumentParser:
     command.add_argument("action", help="get_status, get_production, get_inverters, ...")
     command.add_argument("args", nargs="*", metavar="NAME=VALUE")
     command.set_defaults(handler=cmd_command)
+
+    add_host_verbs(verbs)
+    add_demo_verb(verbs)
     return parser
+
+
+def configure_logging(verb: str) -> None:
+    # Services say what they do; one-shot verbs only speak up when something is wrong.
+    level = logging.INFO if verb in ("run", "demo", "simulate") else logging.WARNING
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    configure_logging(args.verb)
     try:
         status: int = args.handler(args)
-    except (EnvoyError, CommandRefused, UsageError) as exc:
+    except (EnvoyError, CommandRefused, UsageError, CliError, StoreError, SecretError) as exc:
         print(f"gem-envoy: {exc}", file=sys.stderr)
-        return 2 if isinstance(exc, UsageError) else 1
+        return 2 if isinstance(exc, UsageError | CliError) else 1
+    except OSError as exc:  # e.g. the API port is taken
+        print(f"gem-envoy: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     return status

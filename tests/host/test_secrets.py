@@ -43,7 +43,11 @@ def test_secure_names(name: str) -> None:
     assert is_secure(name)
 
 
-@pytest.mark.parametrize("name", ["host", "serial", "power_w", "api", "key", "private", "tok"])
+@pytest.mark.parametrize(
+    "name",
+    # token_type / token_expires_at describe a secret; the user must see them to renew it.
+    ["host", "serial", "power_w", "api", "key", "private", "tok", "token_type", "token_expires_at"],
+)
 def test_ordinary_names(name: str) -> None:
     assert not is_secure(name)
 

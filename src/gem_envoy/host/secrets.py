@@ -37,9 +37,16 @@ class KeyFileError(SecretError):
     """The encryption key file is missing, damaged or unsafe."""
 
 
+# Facts *about* a secret, which a user must see to act on (when to renew it, what kind it is),
+# are not secrets themselves; they would otherwise match the word "token".
+_NOT_SECRET_SUFFIXES = ("_expires_at", "_type")
+
+
 def is_secure(name: str) -> bool:
     """Whether an attribute of this name holds a secret (its value is encrypted and masked)."""
     lowered = name.lower()
+    if lowered.endswith(_NOT_SECRET_SUFFIXES):
+        return False
     return any(word in lowered for word in _SECURE_WORDS)
 
 

@@ -15,6 +15,14 @@ from gem_envoy.host.store import Device, NotFoundError, Store
 log = logging.getLogger(__name__)
 
 DriverRegistry = Mapping[str, type[Driver]]
+# A setting other processes bump after editing devices, so a running host picks edits up.
+CONFIG_GENERATION = "config_generation"
+CONFIG_WATCH_S = 5.0
+
+
+async def bump_generation(store: Store) -> None:
+    current = await store.get_setting(CONFIG_GENERATION, "0")
+    await store.set_setting(CONFIG_GENERATION, str(int(current) + 1 if current.isdigit() else 1))
 
 
 class Supervisor:
@@ -34,8 +42,25 @@ class Supervisor:
         for name, driver in self.drivers.items():
             specs = [(c.name, list(c.args), c.notes) for c in driver.commands()]
             await self.store.reconcile_commands(name, specs)
-        for device in await self.store.list_devices():
-            await self.reload(device.id)
+        await self.reload_all()
+
+    async def watch_store(self, every_s: float = CONFIG_WATCH_S) -> None:
+        """Reload every device when another process (the CLI) bumped the config generation."""
+        seen = await self.store.get_setting(CONFIG_GENERATION, "0")
+        while True:
+            await asyncio.sleep(every_s)
+            try:
+                current = await self.store.get_setting(CONFIG_GENERATION, "0")
+                if current != seen:
+                    seen = current
+                    await self.reload_all()
+            except Exception as exc:  # a busy database is retried on the next tick
+                log.warning("config watch: %s", exc)
+
+    async def reload_all(self) -> None:
+        known = {d.id for d in await self.store.list_devices()}
+        for device_id in known | set(self._runners):
+            await self.reload(device_id)
 
     async def stop(self) -> None:
         for device_id in list(self._runners):

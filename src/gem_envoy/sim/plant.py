@@ -5,8 +5,8 @@ integrates the energy counters up to that instant in bounded steps, so an idle p
 nothing and a request after a long pause costs a bounded amount of work.
 
 Sign conventions: battery power is positive when discharging; grid power is positive when
-importing. Grid = load - solar + charging - discharging. The consumption CT sees solar + grid
-(= load + charging - discharging), as the gateway's total-consumption does without a storage CT.
+importing. Grid = load - solar + charging - discharging. Total consumption is the home load
+itself, so that solar + grid + battery discharge = home, the balance a power-flow view shows.
 """
 
 from __future__ import annotations
@@ -108,7 +108,7 @@ class Snapshot:
 
     @property
     def consumption_w(self) -> float:
-        return self.solar_w + self.grid_w
+        return self.load_w
 
     @property
     def inverters_w(self) -> int:
@@ -241,8 +241,8 @@ class Plant:
         c.production_wh += solar * hours
         c.inverter_wh += solar * hours
         c.production_today_wh += solar * hours
-        c.consumption_wh += (solar + grid) * hours
-        c.consumption_today_wh += (solar + grid) * hours
+        c.consumption_wh += load * hours
+        c.consumption_today_wh += load * hours
         c.import_wh += max(0.0, grid) * hours
         c.export_wh += max(0.0, -grid) * hours
 

@@ -1,0 +1,50 @@
+"""Who is calling: the bearer-token dependencies every protected route uses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gem_envoy.host.api.context import Context
+from gem_envoy.host.api.sessions import Session
+from gem_envoy.host.users import ADMIN
+
+bearer = HTTPBearer(
+    auto_error=False,
+    scheme_name="bearer",
+    description="A token from `POST /api/token`, sent as `Authorization: Bearer <token>`.",
+)
+Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
+
+
+def unauthorized(message: str) -> HTTPException:
+    return HTTPException(
+        status.HTTP_401_UNAUTHORIZED, message, headers={"WWW-Authenticate": "Bearer"}
+    )
+
+
+def current_session(ctx: Context, credentials: Credentials) -> Session:
+    if credentials is None:
+        raise unauthorized("a bearer token is required")
+    session = ctx.sessions.get(credentials.credentials)
+    if session is None:
+        raise unauthorized("the token is invalid or has expired")
+    return session
+
+
+CurrentSession = Annotated[Session, Depends(current_session)]
+
+
+def require_admin(session: CurrentSession) -> Session:
+    if session.role != ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this needs the admin role")
+    return session
+
+
+AdminSession = Annotated[Session, Depends(require_admin)]
+
+
+def is_admin(session: Session) -> bool:
+    return session.role == ADMIN

@@ -1,0 +1,79 @@
+"""Commands to devices, and the commands each driver offers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from fastapi import APIRouter, Depends, HTTPException, status
+from fastapi.encoders import jsonable_encoder
+from fastapi.responses import JSONResponse
+
+from gem_envoy.host.api.auth import CurrentSession, current_session, is_admin
+from gem_envoy.host.api.context import ApiContext, Context
+from gem_envoy.host.api.errors import error_response
+from gem_envoy.host.api.redact import redact, redact_text, stored_secrets
+from gem_envoy.host.api.schemas import CommandRequest, CommandRow
+from gem_envoy.host.contract import CommandRefused
+from gem_envoy.host.runner import describe
+from gem_envoy.host.store import Device, StoreError
+
+log = logging.getLogger(__name__)
+
+router = APIRouter(prefix="/api", tags=["control"], dependencies=[Depends(current_session)])
+
+# A command that has not answered by then is reported as device trouble rather than left
+# holding the client (and the device's lock) forever.
+COMMAND_TIMEOUT_S = 120.0
+_ERRORS: dict[int | str, dict[str, object]] = {
+    code: {"content": {"application/json": {"example": {"error": "..."}}}}
+    for code in (400, 403, 404, 502, 504)
+}
+
+
+@router.post("/control/command", responses=_ERRORS)
+async def command(body: CommandRequest, session: CurrentSession, ctx: Context) -> JSONResponse:
+    """Run `action` on `device` (id or name), in `zone` if given; every other field of the
+    body is an argument of the command. Answers the command's own JSON result."""
+    device = await ctx.store.get_device(body.device)
+    if device.elevated and not is_admin(session):
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this device needs the admin role")
+    secrets = await _device_secrets(ctx, device)
+    try:
+        async with asyncio.timeout(COMMAND_TIMEOUT_S):
+            result = await ctx.supervisor.command(
+                device.id, body.action, body.arguments(), body.zone
+            )
+    except (CommandRefused, StoreError) as exc:
+        raise type(exc)(redact_text(str(exc), secrets)) from None
+    except TimeoutError:
+        return error_response(status.HTTP_504_GATEWAY_TIMEOUT, "the device did not answer")
+    except Exception as exc:  # the device's trouble, not ours: report its cause
+        cause = redact_text(describe(exc).splitlines()[0][:300], secrets)
+        log.warning("device %s: command %r failed: %s", device.name, body.action, cause)
+        return error_response(status.HTTP_502_BAD_GATEWAY, cause)
+    try:
+        return JSONResponse(redact(jsonable_encoder(result), secrets))
+    except (TypeError, ValueError):  # not JSON at all, or NaN or infinity in it
+        return error_response(status.HTTP_502_BAD_GATEWAY, "the device answered invalid JSON")
+
+
+async def _device_secrets(ctx: ApiContext, device: Device) -> set[str]:
+    found = stored_secrets(await ctx.store.get_attributes("device", device.id))
+    for zone in await ctx.store.list_zones(device.id):
+        found |= stored_secrets(await ctx.store.get_attributes("zone", zone.id))
+    return found
+
+
+@router.get("/drivers")
+async def list_drivers(ctx: Context) -> list[str]:
+    """Names of the drivers this host can run, for the `driver` field of a device."""
+    return sorted(ctx.supervisor.drivers)
+
+
+@router.get("/drivers/{name}/commands", responses=_ERRORS)
+async def driver_commands(name: str, ctx: Context) -> list[CommandRow]:
+    rows = await ctx.store.list_commands(name)
+    if not rows and name not in ctx.supervisor.drivers:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no driver named {name!r}")
+    return [CommandRow(name=n, args=args, notes=notes) for n, args, notes in rows]

@@ -1,0 +1,81 @@
+"""Live attribute changes as Server-Sent Events.
+
+Browsers' EventSource cannot send headers, so this route also takes the token as
+`?access_token=` (see `query_token`). Secure attribute names are never sent; the stream ends
+when the token expires or is revoked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import StreamingResponse
+from fastapi.security import APIKeyQuery
+
+from gem_envoy.host.api.auth import CurrentSession
+from gem_envoy.host.api.context import ApiContext, Context
+from gem_envoy.host.api.sessions import Session
+from gem_envoy.host.events import AttributeChange
+from gem_envoy.host.secrets import is_secure
+
+router = APIRouter(prefix="/api", tags=["events"])
+
+# Declared for the OpenAPI document only: `QueryTokenMiddleware` has already moved the
+# parameter into the Authorization header by the time this route runs.
+query_token = APIKeyQuery(
+    name="access_token",
+    auto_error=False,
+    scheme_name="access_token",
+    description="The bearer token, for clients that cannot set headers (EventSource).",
+)
+
+
+@router.get(
+    "/events",
+    response_class=StreamingResponse,
+    dependencies=[Depends(query_token)],
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def events(session: CurrentSession, ctx: Context) -> StreamingResponse:
+    """`event: attributes` with `data: {"target_type", "target_id", "values", "at"}` for each
+    change; a `: keep-alive` comment every 15 s of silence."""
+    return StreamingResponse(
+        _stream(ctx, session),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+async def _stream(ctx: ApiContext, session: Session) -> AsyncIterator[str]:
+    async with ctx.events.subscribe() as queue:
+        # Sent at once so the client knows it is subscribed before any change happens.
+        yield ": connected\n\n"
+        while ctx.sessions.is_live(session):
+            try:
+                change = await asyncio.wait_for(queue.get(), ctx.keepalive_s)
+            except TimeoutError:
+                yield ": keep-alive\n\n"
+                continue
+            message = _message(change)
+            if message is not None:
+                yield message
+
+
+def _message(change: AttributeChange) -> str | None:
+    values = {name: v for name, v in change.values.items() if not is_secure(name)}
+    if not values:
+        return None
+    data = {
+        "target_type": change.target_type,
+        "target_id": change.target_id,
+        "values": values,
+        "at": change.at,
+    }
+    try:
+        text = json.dumps(data, allow_nan=False)
+    except ValueError:  # NaN is not JSON; the store refuses it, so this is only a guard
+        return None
+    return f"event: attributes\ndata: {text}\n\n"

@@ -1,0 +1,188 @@
+"""Request and response bodies.
+
+Requests are validated strictly (no "yes" for true, no "12" for 12) and unknown fields are
+refused, so a typo is an error rather than a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    JsonValue,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+)
+from pydantic_core import PydanticCustomError
+
+from gem_envoy.host.store import Device, Zone
+
+FiniteFloat = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+
+
+def _attribute_value(value: object) -> object:
+    # Checked up front so that a wrong value gets one clear error instead of one per member
+    # of the union below.
+    if isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float) and math.isfinite(value):
+        return value
+    raise PydanticCustomError(
+        "attribute_value", "an attribute value must be true, false, a finite number or a string"
+    )
+
+
+AttributeValue = Annotated[
+    StrictBool | StrictInt | FiniteFloat | StrictStr, BeforeValidator(_attribute_value)
+]
+Attributes = dict[str, AttributeValue]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Text = Annotated[str, Field(max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+# -- auth ----------------------------------------------------------------------------------
+
+
+class TokenRequest(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=100)]
+    # Capped so nobody can make the server hash megabytes with scrypt.
+    password: Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class TokenOut(BaseModel):
+    token: str
+    expires: float = Field(description="epoch seconds")
+
+
+class SessionOut(BaseModel):
+    username: str
+    role: str
+    expires: float
+
+
+class UserOut(BaseModel):
+    username: str
+    role: str
+
+
+# -- status --------------------------------------------------------------------------------
+
+
+class HealthOut(BaseModel):
+    status: str
+    devices: int
+    online: int
+
+
+class VersionOut(BaseModel):
+    version: str
+
+
+# -- devices and zones ---------------------------------------------------------------------
+
+
+class DeviceOut(BaseModel):
+    id: int
+    name: str
+    label: str
+    driver: str
+    enabled: bool
+    elevated: bool
+
+    @classmethod
+    def of(cls, device: Device) -> DeviceOut:
+        return cls(
+            id=device.id,
+            name=device.name,
+            label=device.label,
+            driver=device.driver,
+            enabled=device.enabled,
+            elevated=device.elevated,
+        )
+
+
+class DeviceCreate(Strict):
+    name: Name
+    driver: Name
+    label: Text = ""
+    enabled: bool = True
+    elevated: bool = False
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class DeviceUpdate(Strict):
+    """Fields left out (or null) keep their value; `attributes` are set, others kept."""
+
+    name: Name | None = None
+    driver: Name | None = None
+    label: Text | None = None
+    enabled: bool | None = None
+    elevated: bool | None = None
+    attributes: Attributes | None = None
+
+
+class ZoneOut(BaseModel):
+    id: int
+    device: int
+    name: str
+    address: str
+
+    @classmethod
+    def of(cls, zone: Zone) -> ZoneOut:
+        return cls(id=zone.id, device=zone.device, name=zone.name, address=zone.address)
+
+
+class ZoneCreate(Strict):
+    device: int
+    name: Name
+    address: Text = ""
+    attributes: Attributes = Field(default_factory=dict)
+
+
+class ZoneUpdate(Strict):
+    name: Name | None = None
+    address: Text | None = None
+    attributes: Attributes | None = None
+
+
+# -- attributes, history, commands ---------------------------------------------------------
+
+
+class AttributeDetail(BaseModel):
+    value: JsonValue
+    previous: JsonValue
+    updated_at: float
+    type: str
+
+
+class HistoryOut(BaseModel):
+    points: list[tuple[float, float]]
+
+
+class CommandRow(BaseModel):
+    name: str
+    args: list[str]
+    notes: str
+
+
+class CommandRequest(BaseModel):
+    """`device` and `action` pick the command; every other field is one of its arguments."""
+
+    model_config = ConfigDict(strict=True, extra="allow")
+
+    device: Annotated[StrictInt | StrictStr, Field(description="device id or name")]
+    action: Annotated[str, Field(min_length=1, max_length=100)]
+    zone: int | None = None
+
+    def arguments(self) -> dict[str, JsonValue]:
+        return dict(self.model_extra or {})

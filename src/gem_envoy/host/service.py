@@ -1,0 +1,105 @@
+"""The host as a running service: store, supervisor and REST API in one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import uvicorn
+
+from gem_envoy import __version__
+from gem_envoy.host.api import ApiContext, create_app
+from gem_envoy.host.events import EventHub
+from gem_envoy.host.secrets import KeyRing
+from gem_envoy.host.store import Store
+from gem_envoy.host.supervisor import DriverRegistry, Supervisor
+
+log = logging.getLogger(__name__)
+
+PRUNE_EVERY_S = 3600.0
+
+
+@dataclass
+class Host:
+    store: Store
+    supervisor: Supervisor
+    events: EventHub
+
+    @classmethod
+    async def open(cls, db_path: Path, drivers: DriverRegistry, *, polling: bool = True) -> Host:
+        """Open (or create) the database and its key. Raises KeyFileError / StoreError with a
+        clear message when the key is missing, damaged or too widely readable."""
+        db_path.parent.mkdir(parents=True, exist_ok=True)
+        keyring = KeyRing.load_or_create(db_path)
+        store = await Store.open(db_path, keyring)
+        events = EventHub()
+        return cls(store, Supervisor(store, drivers, events, polling=polling), events)
+
+    async def close(self) -> None:
+        await self.supervisor.stop()
+        await self.store.close()
+
+    def api_context(self) -> ApiContext:
+        return ApiContext(self.store, self.supervisor, self.events, __version__)
+
+    async def prune_forever(self) -> None:
+        while True:
+            try:
+                removed = await self.store.prune_history()
+                if removed:
+                    log.info("history: pruned %d points past retention", removed)
+            except Exception as exc:  # pruning is housekeeping; polling must go on
+                log.warning("history pruning failed: %s", exc)
+            await asyncio.sleep(PRUNE_EVERY_S)
+
+
+class _EmbeddedServer(uvicorn.Server):
+    """uvicorn without its own signal handling: the process's owner decides when to stop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def api_server(host: Host, listen_host: str, listen_port: int) -> uvicorn.Server:
+    config = uvicorn.Config(
+        create_app(host.api_context()),
+        host=listen_host,
+        port=listen_port,
+        log_level="warning",
+        access_log=False,  # access lines would carry ?access_token= of the live page
+        lifespan="off",
+        timeout_graceful_shutdown=3,  # open event streams must not hold up a stop
+    )
+    return _EmbeddedServer(config)
+
+
+def bound_port(server: uvicorn.Server) -> int:
+    sockets = server.servers[0].sockets if server.servers else []
+    return int(sockets[0].getsockname()[1]) if sockets else 0
+
+
+@contextlib.asynccontextmanager
+async def serving(host: Host, listen_host: str, listen_port: int) -> AsyncIterator[uvicorn.Server]:
+    """Run the supervisor and the API until the block exits."""
+    await host.supervisor.start()
+    server = api_server(host, listen_host, listen_port)
+    serve_task = asyncio.create_task(server.serve(), name="api")
+    prune_task = asyncio.create_task(host.prune_forever(), name="prune")
+    watch_task = asyncio.create_task(host.supervisor.watch_store(), name="config-watch")
+    try:
+        while not server.started:
+            if serve_task.done():
+                serve_task.result()  # surfaces "address in use" and the like
+                raise RuntimeError("the API server stopped before it started")
+            await asyncio.sleep(0.02)
+        yield server
+    finally:
+        server.should_exit = True
+        prune_task.cancel()
+        watch_task.cancel()
+        await asyncio.gather(serve_task, prune_task, watch_task, return_exceptions=True)
