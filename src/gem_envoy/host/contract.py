@@ -7,6 +7,7 @@ then `poll()` on the driver's interval, `command()` when asked, and `disconnect(
 
 from __future__ import annotations
 
+import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import ClassVar, Protocol
 
 AttributeValue = int | float | str | bool
 Json = object
+RETRY_BASE_S = 1.0
+RETRY_JITTER = 0.2
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +115,19 @@ class Driver(ABC):
 
     @abstractmethod
     async def disconnect(self) -> None: ...
+
+    def retry_delay_s(self, failures: int, error: BaseException) -> float:
+        """Seconds before trying again after `failures` failed polls in a row, the last
+        with `error`.
+
+        Exponential from a second, with jitter so that many devices do not retry in step,
+        capped at the polling interval: once a fault clears, values resume within one
+        interval. Drivers return the full interval for failures that retrying cannot fix.
+        """
+        del error  # the default treats every failure alike
+        interval = self.poll_interval_s()
+        backoff = RETRY_BASE_S * 2.0 ** max(0, failures - 1)
+        return min(interval, backoff) * random.uniform(1 - RETRY_JITTER, 1.0)
 
     def reconfigure(self, config: DeviceConfig) -> bool:
         """Take new attributes or zones without a restart if possible; False asks the host to

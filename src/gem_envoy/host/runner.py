@@ -45,6 +45,7 @@ class DeviceRunner:
         self._lock = asyncio.Lock()  # connect/poll/command/reconfigure, one at a time
         self._health: tuple[bool, str] | None = None
         self._logged_error: str | None = None
+        self.failures = 0  # failed polls in a row
         self.scheduled_at: float | None = None
         self.last_lag_s: float = 0.0
 
@@ -70,8 +71,10 @@ class DeviceRunner:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # any failure is this device's, never the host's
+                self.failures += 1
                 await self._report(False, describe(exc), exc)
-                return self._driver.poll_interval_s() if self._driver else RETRY_S
+                return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
+            self.failures = 0
             await self._report(True, "", None, polled=True)
             return driver.poll_interval_s()
 

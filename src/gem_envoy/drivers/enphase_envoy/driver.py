@@ -6,11 +6,13 @@ import logging
 from collections.abc import Mapping
 
 from gem_envoy.drivers.enphase_envoy import commands as table
+from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
 from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
 from gem_envoy.drivers.enphase_envoy.settings import OPTIONAL, REQUIRED, EnvoySettings
 from gem_envoy.envoy.client import EnvoyClient
-from gem_envoy.envoy.token import read_claims
+from gem_envoy.envoy.errors import AuthRejected, NotPermitted, UnsupportedFirmware
+from gem_envoy.envoy.token import InvalidToken, read_claims
 from gem_envoy.host.contract import (
     AttributeSpec,
     CommandRefused,
@@ -24,6 +26,9 @@ from gem_envoy.host.contract import (
 )
 
 log = logging.getLogger(__name__)
+
+# Failures that only a person can fix (a new token, a firmware upgrade, a setting).
+PERMANENT_FAILURES = (AuthRejected, NotPermitted, UnsupportedFirmware, InvalidToken)
 
 RUNTIME = (
     AttributeSpec("production_now_w", "int", "Instantaneous PV production."),
@@ -58,6 +63,8 @@ class EnphaseEnvoyDriver(Driver):
         self._client: EnvoyClient | None = None
         self._poller: GatewayPoller | None = None
         self._token_changed = False
+        self._counters = CounterGuard()
+        self._counters.seed(config.attributes)
 
     @classmethod
     def metadata(cls) -> DriverMetadata:
@@ -81,10 +88,11 @@ class EnphaseEnvoyDriver(Driver):
 
     async def connect(self) -> None:
         s = self.settings
-        self._client = EnvoyClient.connect_to(
-            s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
-        )
-        self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+        if self._poller is None:  # a retried connect reuses its client and connection
+            self._client = EnvoyClient.connect_to(
+                s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
+            )
+            self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
         info = await self._poller.connect()
         identity = token_attributes(read_claims(s.token))
         if s.serial_number != info.serial:
@@ -95,6 +103,7 @@ class EnphaseEnvoyDriver(Driver):
     async def poll(self) -> None:
         poller = self._require_poller()
         result = await poller.cycle()
+        result.device.update(self._counters.apply(result.device))
         if self._token_changed:  # a new token has its own type and expiry
             result.device.update(token_attributes(read_claims(self.settings.token)))
             self._token_changed = False
@@ -106,6 +115,12 @@ class EnphaseEnvoyDriver(Driver):
         if self._client is not None:
             await self._client.close()
         self._client = self._poller = None
+
+    def retry_delay_s(self, failures: int, error: BaseException) -> float:
+        # Retrying sooner cannot fix a refused token or firmware; once per interval is enough.
+        if isinstance(error, PERMANENT_FAILURES):
+            return self.poll_interval_s()
+        return super().retry_delay_s(failures, error)
 
     def reconfigure(self, config: DeviceConfig) -> bool:
         new = EnvoySettings.from_attributes(config.attributes)
@@ -133,7 +148,7 @@ class EnphaseEnvoyDriver(Driver):
         poller = self._require_poller()
         outcome = await table.run_command(poller.client, action, text_args)
         if outcome.attributes:
-            await self.sink.device_attributes(outcome.attributes)
+            await self.sink.device_attributes(self._counters.apply(outcome.attributes))
         return outcome.result
 
     # -- helpers ------------------------------------------------------------------------------

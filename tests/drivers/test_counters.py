@@ -1,0 +1,48 @@
+"""Counters that a rebooted gateway sends backwards are held, never reported lower."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
+
+NOON = datetime(2026, 6, 1, 12, 0).timestamp()
+NEXT_MORNING = datetime(2026, 6, 2, 0, 5).timestamp()
+
+
+def guard_at(moment: list[float]) -> CounterGuard:
+    return CounterGuard(clock=lambda: moment[0])
+
+
+def test_lifetime_drop_is_held_until_the_gateway_passes_it() -> None:
+    now = [NOON]
+    guard = guard_at(now)
+    assert guard.apply({"production_lifetime_wh": 5_000_000})["production_lifetime_wh"] == 5_000_000
+    rebooted = guard.apply({"production_lifetime_wh": 4_900_000, "production_now_w": 800})
+    assert rebooted == {"production_lifetime_wh": 5_000_000, "production_now_w": 800}
+    assert guard.apply({"production_lifetime_wh": 5_000_100})["production_lifetime_wh"] == 5_000_100
+
+
+def test_today_may_fall_only_on_a_new_local_day() -> None:
+    now = [NOON]
+    guard = guard_at(now)
+    guard.apply({"production_today_wh": 12_000})
+    assert guard.apply({"production_today_wh": 0})["production_today_wh"] == 12_000
+    now[0] = NEXT_MORNING
+    assert guard.apply({"production_today_wh": 15})["production_today_wh"] == 15
+
+
+def test_seeded_lifetime_survives_a_host_restart() -> None:
+    guard = guard_at([NOON])
+    guard.seed({"consumption_lifetime_wh": 9_000_000, "consumption_today_wh": 5})
+    assert (
+        guard.apply({"consumption_lifetime_wh": 8_000_000})["consumption_lifetime_wh"] == 9_000_000
+    )
+    assert guard.apply({"consumption_today_wh": 1})["consumption_today_wh"] == 1
+
+
+def test_other_attributes_pass_untouched() -> None:
+    guard = guard_at([NOON])
+    attrs = {"net_power_w": -300, "battery_state": "idle"}
+    assert guard.apply(attrs) == attrs
+    assert guard.apply({"net_power_w": -900})["net_power_w"] == -900
