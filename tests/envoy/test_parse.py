@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import os
 import types
 import typing
 import xml.etree.ElementTree as ET
@@ -905,7 +906,14 @@ def test_load_json_messages() -> None:
 # Property tests: any JSON value, and documents shaped like the real ones with fuzzed leaves,
 # give a model of the right types or BadResponse.
 
-FUZZ = settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# In CI each parser gets three properties x 1000 examples; a quick run locally.
+# GEM_ENVOY_FUZZ_EXAMPLES overrides both.
+FUZZ_EXAMPLES = int(
+    os.environ.get("GEM_ENVOY_FUZZ_EXAMPLES") or (1000 if os.environ.get("CI") else 200)
+)
+FUZZ = settings(
+    max_examples=FUZZ_EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+)
 
 scalars = (
     st.none()
