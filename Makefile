@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench reliability clean
 
 install: $(STAMP)
 
@@ -24,6 +24,11 @@ lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
 	$(BIN)/mypy src
+
+# The full fault matrix (every simulator fault) and 30 SIGKILLs; make test runs shorter ones.
+reliability: install
+	GEM_ENVOY_RELIABILITY=full GEM_ENVOY_KILLS=30 $(BIN)/python -m pytest -q -s \
+		tests/reliability tests/test_crash_safety.py
 
 bench: install
 	$(BIN)/python -m bench

@@ -61,6 +61,12 @@ class SimProcess:
     def plant(self, **overrides: object) -> None:
         self._call("POST", "/__sim/plant", overrides)
 
+    def fault(self, **fault: object) -> None:
+        self._call("POST", "/__sim/fault", fault)
+
+    def clear_fault(self) -> None:
+        self._call("DELETE", "/__sim/fault")
+
 
 def gem_envoy(
     *args: str, env: dict[str, str] | None = None, timeout: float = 60

@@ -156,3 +156,7 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path, sim: SimProcess) -> 
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=20)
     assert len(acked.devices) > KILLS  # the writes really raced the kills
+    print(
+        f"\n{KILLS} SIGKILLs: integrity ok each time; {len(acked.devices)} devices, "
+        f"{len(acked.zones)} zones, {len(acked.attributes)} attributes acknowledged, 0 lost"
+    )

@@ -30,9 +30,8 @@ def client(server: SimServer, token: str | None = None, **kwargs: Any) -> httpx.
     headers = dict(kwargs.pop("headers", {}))
     if token is not None:
         headers["Authorization"] = f"Bearer {token}"
-    return httpx.AsyncClient(
-        base_url=server.url, verify=False, headers=headers, timeout=10.0, **kwargs
-    )
+    kwargs.setdefault("timeout", 10.0)
+    return httpx.AsyncClient(base_url=server.url, verify=False, headers=headers, **kwargs)
 
 
 async def get_stats(http: httpx.AsyncClient) -> dict[str, Any]:

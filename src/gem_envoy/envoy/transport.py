@@ -87,6 +87,11 @@ class Transport:
                 ) from None
             except httpx.ConnectError as exc:
                 raise Unreachable(self._connect_message(exc)) from None
+            except httpx.RemoteProtocolError:
+                raise BadResponse(
+                    f"bad response from {path}: the gateway broke off its answer "
+                    "(incomplete or malformed HTTP)"
+                ) from None
             except (httpx.TransportError, ssl.SSLError) as exc:
                 raise Unreachable(
                     f"unreachable: the connection to {self.host}:{self.port} failed during "

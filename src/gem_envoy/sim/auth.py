@@ -98,6 +98,10 @@ class SessionStore:
         self._sessions.move_to_end(session_id)
         return entry[0]
 
+    def clear(self) -> None:
+        """Forget every session (a rebooted gateway knows none)."""
+        self._sessions.clear()
+
     def __len__(self) -> int:
         return len(self._sessions)
 

@@ -3,6 +3,10 @@
 Once the simulator accepts connections it prints ``listening on https://HOST:PORT`` (with the
 real port when ``--port 0``) and runs until Ctrl-C or SIGTERM, then exits with status 0. Token
 files, when asked for, are written (mode 0600) before that line is printed.
+
+``--fault KIND`` sets a fault (see `faults`) as the simulator starts listening; the other
+``--fault-*`` options are its fields. ``refused``, ``tls`` and ``reboot`` close the port or break
+handshakes right away, so the listening line comes before the port actually serves.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .faults import KINDS, PARAMETERS, Fault
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
 from .server import SimServer, start_simulator
 
@@ -46,6 +51,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="lifetime of the tokens written (default one year)",
     )
+    _add_fault_arguments(parser)
+
+
+def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_argument_group("faults", "set a fault from the start (see /__sim/fault)")
+    add = group.add_argument
+    add("--fault", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    add("--fault-path", metavar="PATH", help="only this path (default: every gateway path)")
+    add("--fault-fraction", type=float, metavar="F", help="share of requests hit, 0..1")
+    add("--fault-duration", type=float, metavar="S", help="clear the fault after S seconds")
+    add("--fault-seed", type=int, metavar="N", help="seed of the fraction's draws (default 0)")
+    add("--fault-seconds", type=float, metavar="S", help="reboot: seconds down (default 10)")
+    add("--fault-hours", type=float, metavar="H", help="skew: hours off (default 3)")
+    add("--fault-bytes-per-s", type=float, metavar="N", help="slow: body rate (default 4)")
+
+
+_FAULT_FIELDS = {
+    "fault_path": "path",
+    "fault_fraction": "fraction",
+    "fault_duration": "duration_s",
+    "fault_seed": "seed",
+    **{f"fault_{name}": name for name in PARAMETERS.values()},
+}
+
+
+def fault_from_args(args: argparse.Namespace) -> Fault | None:
+    """The ``--fault*`` options as a `Fault`; ValueError when they do not make one."""
+    given = {
+        field: getattr(args, option)
+        for option, field in _FAULT_FIELDS.items()
+        if getattr(args, option, None) is not None
+    }
+    if args.fault is None:
+        if given:
+            raise ValueError("the --fault-* options need --fault")
+        return None
+    return Fault.from_json({"kind": args.fault, **given})
 
 
 def options_from_args(args: argparse.Namespace) -> SimOptions:
@@ -69,6 +111,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         start_time=start,
         latency_ms=args.latency_ms,
         weak_inverter=args.weak_inverter,
+        fault=fault_from_args(args),
     )
 
 

@@ -9,14 +9,20 @@
   forces conditions from now on. A key left out is unchanged; ``null`` clears that override
   (for ``inverter_scale``, a serial mapped to ``null`` clears that serial, and
   ``"inverter_scale": null`` clears them all). Capture replays have no plant: 409.
+- ``GET /__sim/fault`` -> the active fault (its JSON form, see `faults`, plus ``remaining_s``),
+  or ``null``. ``POST /__sim/fault`` ``{"kind": "500", ...}`` sets a fault, replacing the active
+  one, and answers like GET; a fault that cannot be set is a 400 that says why.
+  ``DELETE /__sim/fault`` clears it -> ``null``.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .auth import USER_TYPES, GatewayAuth
+from .faults import Fault, FaultError, FaultSwitch
 from .http import Exchange, Request, Response, error_response, json_response
 from .plant import Overrides, Plant
 from .stats import SimStats
@@ -29,18 +35,48 @@ class BadRequest(ValueError):
     pass
 
 
+SetFault = Callable[[Fault | None], Awaitable[None]]
+
+
 class Control:
-    def __init__(self, stats: SimStats, auth: GatewayAuth, source: object) -> None:
+    def __init__(
+        self,
+        stats: SimStats,
+        auth: GatewayAuth,
+        source: object,
+        faults: FaultSwitch | None = None,
+        set_fault: SetFault | None = None,
+    ) -> None:
         self.stats = stats
         self.auth = auth
         self.synthetic = source if isinstance(source, SyntheticSource) else None
+        self.faults = faults
+        self.set_fault = set_fault
 
     async def handle(self, request: Request, exchange: Exchange) -> None:
         try:
-            response = self.respond(request)
+            if request.path.rstrip("/") == "/__sim/fault":
+                response = await self._fault_route(request)
+            else:
+                response = self.respond(request)
         except BadRequest as exc:
             response = error_response(400, str(exc))
         await exchange.send(response)
+
+    async def _fault_route(self, request: Request) -> Response:
+        if self.faults is None or self.set_fault is None:
+            return error_response(404)
+        if request.method == "POST":
+            try:
+                fault = Fault.from_json(_body(request))
+            except FaultError as exc:
+                raise BadRequest(str(exc)) from exc
+            await self.set_fault(fault)
+        elif request.method == "DELETE":
+            await self.set_fault(None)
+        elif request.method != "GET":
+            return error_response(405)
+        return json_response(self.faults.as_json())
 
     def respond(self, request: Request) -> Response:
         route = (request.method, request.path.rstrip("/"))

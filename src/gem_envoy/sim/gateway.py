@@ -17,7 +17,13 @@ from .http import HTML_TYPE, Exchange, Request, Response
 from .stats import SimStats
 
 VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>\n"
-_TITLES = {401: "401 Authorization Required", 403: "403 Forbidden", 404: "404 Not Found"}
+_TITLES = {
+    401: "401 Authorization Required",
+    403: "403 Forbidden",
+    404: "404 Not Found",
+    500: "500 Internal Server Error",
+    502: "502 Bad Gateway",
+}
 
 
 class EndpointSource(Protocol):

@@ -4,12 +4,13 @@
 pipelined requests are answered in order) and hands each to a `Handler` together with an
 `Exchange`, the handler's control over how the answer goes out.
 
-This is the seam for fault injection: a fault layer is a `Handler` that wraps the gateway's
-handler. It may answer in its place, delay, or pass the inner handler a subclass of `Exchange`
-whose ``send`` misbehaves. Besides the well-behaved ``send``, an exchange offers the pieces a
-fault needs: ``send_head``/``send_body``/``end`` to drip a body slowly, ``send_raw`` to write
-bytes that bypass HTTP framing (a truncated or garbled answer), ``close`` to hang up after what
-was sent, and ``abort`` to drop the connection without a TLS goodbye.
+This is the seam for fault injection (see `fault_layer`): a fault layer is a `Handler` that
+wraps the gateway's handler. It may answer in its place, delay, or set the exchange's
+``intercept`` so that the inner handler's ``send`` misbehaves. Besides the well-behaved ``send``,
+an exchange offers the pieces a fault needs: ``send_head``/``send_body``/``end`` to drip a body
+slowly, ``send_raw`` to write bytes that bypass HTTP framing (a truncated or garbled answer),
+``close`` to hang up after what was sent, ``abort`` to drop the connection without a TLS goodbye,
+``reset`` to drop it with a TCP RST, and ``wait_hangup`` to hold it without answering.
 """
 
 from __future__ import annotations
@@ -19,7 +20,10 @@ import contextlib
 import enum
 import json
 import logging
+import socket
 import ssl
+import struct
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -43,6 +47,8 @@ _REASONS = {
     405: b"Not Allowed",
     409: b"Conflict",
     500: b"Internal Server Error",
+    502: b"Bad Gateway",
+    503: b"Service Unavailable",
 }
 
 log = logging.getLogger(__name__)
@@ -99,19 +105,38 @@ class ExchangeState(enum.Enum):
 
 
 Handler = Callable[[Request, "Exchange"], Awaitable[None]]
+Intercept = Callable[["Exchange", Response], Awaitable[int]]
 
 
 class Exchange:
     """One request's hold on its connection: the ways to answer, or to misbehave."""
 
-    def __init__(self, conn: h11.Connection, writer: asyncio.StreamWriter, request: Request):
+    def __init__(
+        self,
+        conn: h11.Connection,
+        writer: asyncio.StreamWriter,
+        request: Request,
+        reader: asyncio.StreamReader | None = None,
+    ):
         self._conn = conn
         self._writer = writer
+        self._reader = reader
         self.request = request
         self.state = ExchangeState.PENDING
+        self.intercept: Intercept | None = None
+        """Takes over the next ``send`` (once): how a fault mangles an answer it did not build."""
+        self.clock_offset_s = 0.0
+        """Added to the time in the Date header (a gateway whose clock is off)."""
 
     async def send(self, response: Response) -> int:
-        """Answer properly; returns the number of body bytes sent (0 for HEAD)."""
+        """Answer properly; returns the number of body bytes sent (0 for HEAD).
+
+        With an ``intercept`` set, hands the answer to it instead. The intercept is cleared
+        first, so that it may call ``send`` itself for a proper answer.
+        """
+        intercept, self.intercept = self.intercept, None
+        if intercept is not None:
+            return await intercept(self, response)
         await self.send_head(response)
         sent = 0
         if response.stream is not None:
@@ -124,7 +149,8 @@ class Exchange:
 
     async def send_head(self, response: Response) -> None:
         """Status line and headers (with Content-Length unless the response streams)."""
-        headers = [("server", SERVER_HEADER), ("date", formatdate(usegmt=True))]
+        date = formatdate(time.time() + self.clock_offset_s, usegmt=True)
+        headers = [("server", SERVER_HEADER), ("date", date)]
         if response.content_type:
             headers.append(("content-type", response.content_type))
         if response.stream is None:
@@ -160,6 +186,29 @@ class Exchange:
         """Drop the connection at once, without a TLS goodbye."""
         self.state = ExchangeState.CLOSED
         self._writer.transport.abort()
+
+    def reset(self) -> None:
+        """Drop the connection with a TCP RST: SO_LINGER 0 makes the kernel's close send one."""
+        sock = self._writer.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        self.abort()
+
+    async def wait_hangup(self, timeout_s: float) -> None:
+        """Hold the connection without answering until the client hangs up or ``timeout_s``
+        passes; the connection is closed after this exchange either way.
+
+        Whatever the client sends meanwhile is read and dropped: reading is how a hang-up shows.
+        """
+        self.state = ExchangeState.CLOSED
+        if self._reader is None:
+            await asyncio.sleep(timeout_s)
+            return
+        with contextlib.suppress(TimeoutError, ConnectionError, OSError, ssl.SSLError):
+            async with asyncio.timeout(timeout_s):
+                while await self._reader.read(_READ_SIZE):
+                    pass
 
     @property
     def reusable(self) -> bool:
@@ -197,7 +246,7 @@ async def serve_connection(
                 break
             if request is None:
                 break
-            exchange = Exchange(conn, writer, request)
+            exchange = Exchange(conn, writer, request, reader)
             await _dispatch(handler, request, exchange)
             if not exchange.reusable:
                 break

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .auth import SESSION_TTL_S, TokenIssuer
+from .faults import Fault
 from .plant import PlantConfig
 
 DEFAULT_SERIAL = "122300000001"
@@ -45,6 +46,8 @@ class SimOptions:
     """Share one token service among instances; None = a key pair of this instance's own."""
     ssl_context: ssl.SSLContext | None = None
     """Share one certificate among instances; None = a certificate of this instance's own."""
+    fault: Fault | None = None
+    """A fault set as soon as the simulator listens (see `faults`)."""
 
     def plant_config(self) -> PlantConfig:
         return PlantConfig(

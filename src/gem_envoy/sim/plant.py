@@ -157,6 +157,16 @@ class Plant:
                 self._roll_day()
             self._refresh_reports(end)
 
+    def reboot(self, loss: float) -> None:
+        """What a reboot does to the counters: every lifetime counter drops by the fraction
+        ``loss`` (real gateways have been seen to come back with lower lifetimes), and the
+        "today" counters restart from zero."""
+        c = self.counters
+        for name in ("production_wh", "inverter_wh", "consumption_wh", "import_wh", "export_wh"):
+            setattr(c, name, getattr(c, name) * (1 - loss))
+        c.production_today_wh = 0.0
+        c.consumption_today_wh = 0.0
+
     # -- the physics, as functions of time ----------------------------------------------
 
     def sun(self, t: float) -> float:

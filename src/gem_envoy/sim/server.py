@@ -7,14 +7,22 @@
 
 Each accepted connection is served by its own task, so requests on several connections are
 handled in parallel (nothing is serialised). TLS is started on the accepted socket by the
-connection task itself, which lets it count handshakes (and lets a later fault layer act before
-or instead of the handshake).
+connection task itself, which lets it count handshakes, and lets the ``tls`` fault break them.
+
+Faults (see `faults`): the per-request kinds live in `fault_layer`, wrapped around the gateway's
+handler; the kinds that act on the port live here. ``tls`` sends garbage instead of a
+ServerHello. ``refused`` and ``reboot`` close the listening socket and every open connection at
+once, then listen again on the same port when their time is up; ``reboot`` then comes back
+having forgotten every session and with lower lifetime counters (synthetic plants only; a
+capture replay just forgets its sessions).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import random
 import ssl
 import time
 from collections.abc import Callable
@@ -25,6 +33,8 @@ from .capture import CaptureSource
 from .certs import make_server_context
 from .clock import SimClock
 from .control import Control
+from .fault_layer import fault_layer
+from .faults import OUTAGE_KINDS, Fault, FaultSwitch
 from .gateway import EndpointSource, Gateway
 from .http import Exchange, Handler, Request, close_writer, serve_connection
 from .options import SimOptions
@@ -34,6 +44,12 @@ from .synthetic import SyntheticSource
 
 HANDSHAKE_TIMEOUT_S = 10.0
 CONTROL_PREFIX = "/__sim/"
+REBOOT_LOSS = (0.01, 0.05)
+"""The range of the share of its lifetime counters a rebooted gateway loses."""
+_BROKEN_HANDSHAKE = b"\x16\x03\x03\x00\x40" + b"\x00" * 8
+"""The start of a TLS handshake record that promises 64 bytes and breaks off after 8."""
+
+log = logging.getLogger(__name__)
 
 HandlerWrapper = Callable[[Handler], Handler]
 
@@ -55,12 +71,18 @@ class SimServer:
         self.source = make_source(options)
         sessions = SessionStore(options.session_ttl_s, time.monotonic)
         self.auth = GatewayAuth(self.source.serial, options.issuer or TokenIssuer(), sessions)
-        self.control = Control(self.stats, self.auth, self.source)
+        self.faults = FaultSwitch(self.stats)
+        self.control = Control(self.stats, self.auth, self.source, self.faults, self.set_fault)
         self.gateway = Gateway(self.source, self.auth, self.stats, options.latency_ms / 1000)
-        self._gateway_handler = wrap(self.gateway.handle) if wrap else self.gateway.handle
+        handler = fault_layer(self.faults, self.stats, self.gateway.handle)
+        self._gateway_handler = wrap(handler) if wrap else handler
         self._ssl = options.ssl_context or make_server_context()
-        self._server: asyncio.Server | None = None
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._listener: asyncio.Server | None = None
+        self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
+        self._outage: asyncio.Task[None] | None = None
+        self._down = False
+        """The port is closed by a fault: connections that outlived that are dropped."""
+        self._closed = True
         self.port = 0
 
     @property
@@ -86,23 +108,98 @@ class SimServer:
         return self.auth.mint(user, lifetime_s, aud)
 
     async def start(self) -> None:
-        self._server = await asyncio.start_server(
-            self._on_connect, self.options.host, self.options.port, reuse_address=True
-        )
-        self.port = self._server.sockets[0].getsockname()[1]
+        """Listen, then set ``options.fault`` if there is one."""
+        self._closed = self._down = False
+        await self._listen(self.options.port)
+        if self.options.fault is not None:
+            await self.set_fault(self.options.fault)
 
     async def close(self) -> None:
         """Stop listening and end every open connection."""
-        if self._server is None:
+        if self._closed:
             return
-        self._server.close()
-        tasks = list(self._tasks)
-        for task in tasks:
+        self._closed = True
+        await self._end_outage()
+        listener = self._stop_listening()
+        await self._drop_connections()
+        if listener is not None:
+            with contextlib.suppress(Exception):
+                await listener.wait_closed()
+
+    async def set_fault(self, fault: Fault | None) -> None:
+        """Make ``fault`` the active fault, replacing any (None clears it).
+
+        ``refused`` and ``reboot`` close the port at once and drop every open connection; a
+        ``/__sim/fault`` request that sets one gets its answer first.
+        """
+        await self._end_outage()
+        self.faults.set(fault)
+        if fault is not None and fault.kind in OUTAGE_KINDS:
+            self.stats.faults_applied += 1
+            self._down = True
+            self._stop_listening()
+            await self._drop_connections(abort=True)
+            self._outage = asyncio.create_task(self._come_back(fault))
+
+    async def _come_back(self, fault: Fault) -> None:
+        """Wait out an outage, then listen on the same port again.
+
+        `_end_outage` cancels the wait to cut an outage short: the gateway still comes back.
+        """
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.sleep(fault.lasts_s or 0.0)
+        if self._closed:
+            return
+        if fault.kind == "reboot":
+            self._reboot(fault)
+        try:
+            await self._listen(self.port)
+        except OSError as exc:
+            log.error("simulator: cannot listen on port %d again: %s", self.port, exc)
+            return
+        self._down = False
+        if self.faults.active is fault:
+            self.faults.clear()
+
+    def _reboot(self, fault: Fault) -> None:
+        self.auth.sessions.clear()
+        if isinstance(self.source, SyntheticSource):
+            self.source.reboot(random.Random(fault.seed).uniform(*REBOOT_LOSS))
+
+    async def _end_outage(self) -> None:
+        task, self._outage = self._outage, None
+        if task is not None:
             task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        with contextlib.suppress(Exception):
-            await self._server.wait_closed()
-        self._server = None
+            await asyncio.gather(task, return_exceptions=True)
+
+    async def _listen(self, port: int) -> None:
+        self._listener = await asyncio.start_server(
+            self._on_connect, self.options.host, port, reuse_address=True
+        )
+        self.port = self._listener.sockets[0].getsockname()[1]
+
+    def _stop_listening(self) -> asyncio.Server | None:
+        listener, self._listener = self._listener, None
+        if listener is not None:
+            listener.close()
+        return listener
+
+    async def _drop_connections(self, abort: bool = False) -> None:
+        """End every open connection but the caller's own; ``abort`` drops them at once.
+
+        Without ``abort`` a connection ends with a TLS goodbye, after which the socket stays
+        open until the client answers it: a client idling on a kept-alive connection would not
+        notice. A port that goes away must drop its connections outright.
+        """
+        current = asyncio.current_task()
+        dropped = {
+            task: writer for task, writer in self._connections.items() if task is not current
+        }
+        for task, writer in dropped.items():
+            if abort:
+                writer.transport.abort()
+            task.cancel()
+        await asyncio.gather(*dropped, return_exceptions=True)
 
     async def __aenter__(self) -> SimServer:
         return self
@@ -117,30 +214,46 @@ class SimServer:
 
     async def _route(self, request: Request, exchange: Exchange) -> None:
         """``/__sim/*`` to the control routes; everything else to the (wrapped) gateway."""
-        if request.path.startswith(CONTROL_PREFIX):
+        if self._down:  # a request on a connection that outlived the closing of the port
+            exchange.abort()
+        elif request.path.startswith(CONTROL_PREFIX):
             await self.control.handle(request, exchange)
+            if self._down:  # this answer began an outage: the connection goes with the port
+                exchange.abort()  # (the small answer is already in the kernel's hands)
         else:
             await self._gateway_handler(request, exchange)
 
     async def _on_connect(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         task = asyncio.current_task()
         if task is not None:
-            self._tasks.add(task)
+            self._connections[task] = writer
         self.stats.connections_open += 1
         try:
+            if self.faults.pick(None, ("tls",)) is not None:
+                await _break_handshake(reader, writer)
+                return
             await writer.start_tls(self._ssl, ssl_handshake_timeout=HANDSHAKE_TIMEOUT_S)
             self.stats.tls_handshakes += 1
             await serve_connection(reader, writer, self._route, self.options.idle_timeout_s)
         except (ssl.SSLError, OSError, TimeoutError):
             await close_writer(writer)
         except asyncio.CancelledError:
-            # Only `close` cancels these tasks. Ending normally spares Python 3.11's stream
-            # callback, which reports a cancelled connection task as an error.
+            # Only `close` and outages cancel these tasks. Ending normally spares Python 3.11's
+            # stream callback, which reports a cancelled connection task as an error.
             pass
         finally:
             self.stats.connections_open -= 1
             if task is not None:
-                self._tasks.discard(task)
+                self._connections.pop(task, None)
+
+
+async def _break_handshake(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    """Read the ClientHello, answer with a broken record, hang up."""
+    with contextlib.suppress(TimeoutError, OSError):
+        await asyncio.wait_for(reader.read(65536), HANDSHAKE_TIMEOUT_S)
+        writer.write(_BROKEN_HANDSHAKE)
+        await writer.drain()
+    await close_writer(writer)
 
 
 async def start_simulator(
@@ -148,8 +261,8 @@ async def start_simulator(
 ) -> SimServer:
     """Make a simulated gateway and start listening (``options.port`` 0 = any free port).
 
-    ``wrap`` receives the gateway's handler and returns the handler to serve gateway requests
-    with: the hook for a fault layer (``/__sim/*`` requests never pass through it).
+    ``wrap`` receives the gateway's handler (behind the fault layer) and returns the handler to
+    serve gateway requests with (``/__sim/*`` requests never pass through it).
     """
     server = SimServer(options or SimOptions(), wrap)
     await server.start()

@@ -10,7 +10,8 @@ The JSON document::
       "bytes_sent": 5120,
       "max_in_flight": 1,
       "in_flight": 0,
-      "connections_open": 1
+      "connections_open": 1,
+      "faults_applied": 0
     }
 
 - ``requests`` counts gateway requests by request target (path plus ``?query`` when there is
@@ -24,6 +25,9 @@ The JSON document::
   across all connections (from the moment a request is read in full until its answer is
   written); ``in_flight`` is that number now.
 - ``connections_open`` is the number of TCP connections open now.
+- ``faults_applied`` counts the requests a fault hit (see `faults`): the connections, for
+  ``tls``; each outage once, for ``refused`` and ``reboot``. Requests answered by a fault
+  count in ``requests`` like any other gateway request.
 
 ``/__sim/*`` requests are never counted in ``requests``, ``requests_total``, ``bytes_sent`` or
 the in-flight figures. A reset zeroes the counters and ``max_in_flight`` (which restarts from the
@@ -48,6 +52,7 @@ class SimStats:
         self.in_flight = 0
         self.max_in_flight = 0
         self.connections_open = 0
+        self.faults_applied = 0
 
     def request_started(self, target: str) -> None:
         self.requests[target] += 1
@@ -62,6 +67,7 @@ class SimStats:
         self.tls_handshakes = 0
         self.check_jwt = 0
         self.bytes_sent = 0
+        self.faults_applied = 0
         self.max_in_flight = self.in_flight
 
     def as_json(self) -> dict[str, Any]:
@@ -74,4 +80,5 @@ class SimStats:
             "max_in_flight": self.max_in_flight,
             "in_flight": self.in_flight,
             "connections_open": self.connections_open,
+            "faults_applied": self.faults_applied,
         }

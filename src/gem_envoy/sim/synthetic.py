@@ -38,6 +38,11 @@ class SyntheticSource:
         self.plant.advance_to(self.clock.now())
         return self.plant.snapshot()
 
+    def reboot(self, loss: float) -> None:
+        """Bring the plant up to now, then lose what a reboot loses (see `Plant.reboot`)."""
+        self.snapshot()
+        self.plant.reboot(loss)
+
     def answer(self, request: Request) -> Response | None:
         """The answer to an (authorised) request; None when the gateway has no such endpoint."""
         if request.path == "/ivp/livedata/stream" and request.method == "POST":
