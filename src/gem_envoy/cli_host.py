@@ -78,6 +78,16 @@ def parse_pairs(driver: str, pairs: Sequence[str]) -> dict[str, AttributeValue]:
     return values
 
 
+def check_values(driver: str, values: Mapping[str, AttributeValue]) -> None:
+    """The driver's own checks, so that nothing unusable is stored."""
+    driver_class = DRIVERS.get(driver)
+    if driver_class is not None:
+        try:
+            driver_class.check_attributes(values)
+        except ValueError as exc:
+            raise CliError(str(exc)) from None
+
+
 def shown(values: Mapping[str, object]) -> dict[str, object]:
     return {k: mask(str(v)) if is_secure(k) else v for k, v in values.items()}
 
@@ -138,6 +148,7 @@ async def _device_add(args: argparse.Namespace, store: Store) -> object:
     if args.driver not in DRIVERS:
         raise CliError(f"unknown driver {args.driver!r}; known: {', '.join(DRIVERS)}")
     values = parse_pairs(args.driver, args.attributes)
+    check_values(args.driver, values)
     device = await store.add_device(
         args.name, args.driver, label=args.label or "", elevated=args.elevated, attributes=values
     )
@@ -161,6 +172,7 @@ async def _device_list(args: argparse.Namespace, store: Store) -> object:
 async def _device_set(args: argparse.Namespace, store: Store) -> object:
     device = await store.get_device(args.device)
     values = parse_pairs(device.driver, args.attributes)
+    check_values(device.driver, values)
     enabled = {"enable": True, "disable": False}.get(args.state or "")
     if args.label is not None or enabled is not None:
         device = await store.update_device(device.id, label=args.label, enabled=enabled)

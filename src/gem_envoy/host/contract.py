@@ -67,6 +67,13 @@ class DriverMetadata:
     status: str = "stable"
 
 
+def _has_type(value: AttributeValue, kind: str) -> bool:
+    if isinstance(value, bool):
+        return kind == "bool"
+    expected = {"int": (int,), "float": (int, float), "str": (str,), "bool": (bool,)}
+    return isinstance(value, expected.get(kind, (object,)))
+
+
 class CommandRefused(Exception):
     """A command the driver will not run as asked: unknown, bad arguments, not implemented.
     The message is meant for the person who sent it."""
@@ -96,6 +103,16 @@ class Driver(ABC):
     @classmethod
     @abstractmethod
     def commands(cls) -> tuple[CommandSpec, ...]: ...
+
+    @classmethod
+    def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
+        """Refuse user-set attribute values the driver could never use, before they are
+        stored: raise ValueError with a message naming the attribute. The default checks
+        the declared types of the metadata's required and optional attributes."""
+        meta = cls.metadata()
+        for spec in (*meta.required, *meta.optional):
+            if spec.name in values and not _has_type(values[spec.name], spec.type):
+                raise ValueError(f"{spec.name} must be of type {spec.type}")
 
     @abstractmethod
     def poll_interval_s(self) -> float:

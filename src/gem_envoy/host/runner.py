@@ -9,9 +9,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
 from gem_envoy.host.contract import (
+    CommandRefused,
     DeviceConfig,
     Driver,
     Json,
@@ -21,7 +22,6 @@ from gem_envoy.host.contract import (
 
 log = logging.getLogger(__name__)
 
-DriverFactory = Callable[[DeviceConfig, Sink], Driver]
 # How long to wait before trying again when a device cannot even be configured or connected.
 RETRY_S = 30.0
 
@@ -35,9 +35,9 @@ def describe(exc: BaseException) -> str:
 class DeviceRunner:
     """Owns one driver instance and its polling loop."""
 
-    def __init__(self, config: DeviceConfig, factory: DriverFactory, sink: Sink) -> None:
+    def __init__(self, config: DeviceConfig, driver_class: type[Driver], sink: Sink) -> None:
         self.config = config
-        self._factory = factory
+        self._driver_class = driver_class
         self._sink = sink
         self._driver: Driver | None = None
         self._connected = False
@@ -91,7 +91,7 @@ class DeviceRunner:
 
     async def _connected_driver(self) -> Driver:
         if self._driver is None:
-            self._driver = self._factory(self.config, self._sink)
+            self._driver = self._driver_class(self.config, self._sink)
         if not self._connected:
             await self._driver.connect()
             self._connected = True
@@ -129,6 +129,7 @@ class DeviceRunner:
     # -- commands -------------------------------------------------------------------------
 
     async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
+        self._check_action(action)  # an unknown action costs the device nothing
         async with self._lock:
             try:
                 driver = await self._connected_driver()
@@ -136,6 +137,12 @@ class DeviceRunner:
                 await self._report(False, describe(exc), exc)
                 raise
             return await driver.command(action, args, zone)
+
+    def _check_action(self, action: str) -> None:
+        known = [c.name for c in self._driver_class.commands()]
+        if action not in known:
+            names = ", ".join(known)
+            raise CommandRefused(f"unknown command {action!r}; the commands are: {names}")
 
     # -- health -------------------------------------------------------------------------------
 

@@ -6,11 +6,18 @@ import asyncio
 import logging
 from collections.abc import Mapping
 
-from gem_envoy.host.contract import CommandRefused, DeviceConfig, Driver, Json, ZoneConfig
+from gem_envoy.host.contract import (
+    AttributeValue,
+    CommandRefused,
+    DeviceConfig,
+    Driver,
+    Json,
+    ZoneConfig,
+)
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.sink import StoreSink
-from gem_envoy.host.store import Device, NotFoundError, Store
+from gem_envoy.host.store import Device, NotFoundError, Store, ValidationError
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +68,16 @@ class Supervisor:
         known = {d.id for d in await self.store.list_devices()}
         for device_id in known | set(self._runners):
             await self.reload(device_id)
+
+    def check_attributes(self, driver: str, values: Mapping[str, AttributeValue]) -> None:
+        """Raise ValidationError when `driver` could never use these user-set values."""
+        driver_class = self.drivers.get(driver)
+        if driver_class is None or not values:
+            return
+        try:
+            driver_class.check_attributes(values)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
 
     async def stop(self) -> None:
         for device_id in list(self._runners):

@@ -130,7 +130,8 @@ class SimServer:
         """Make ``fault`` the active fault, replacing any (None clears it).
 
         ``refused`` and ``reboot`` close the port at once and drop every open connection; a
-        ``/__sim/fault`` request that sets one gets its answer first.
+        ``/__sim/fault`` request that sets one gets its answer first. ``tls`` on every
+        connection drops the open ones too, so that clients must shake hands again.
         """
         await self._end_outage()
         self.faults.set(fault)
@@ -140,6 +141,10 @@ class SimServer:
             self._stop_listening()
             await self._drop_connections(abort=True)
             self._outage = asyncio.create_task(self._come_back(fault))
+        elif fault is not None and fault.kind == "tls" and fault.fraction >= 1.0:
+            # A gateway whose TLS stack breaks drops the connections it had too; otherwise a
+            # kept-alive client would never meet the broken handshake.
+            await self._drop_connections(abort=True)
 
     async def _come_back(self, fault: Fault) -> None:
         """Wait out an outage, then listen on the same port again.

@@ -33,11 +33,13 @@ async def test_a_command_reaches_the_driver_and_returns_its_json(host: Host) -> 
         assert answer.json() == expected
 
 
-async def test_unknown_action_is_400_with_the_drivers_message(host: Host) -> None:
+async def test_unknown_action_is_400_naming_the_drivers_commands(host: Host) -> None:
     await host.add_device("meter")
     answer = await host.user.post("/api/control/command", json={"device": "meter", "action": "x"})
     assert answer.status_code == 400
-    assert answer.json() == {"error": "unknown command 'x'; this driver knows echo and report"}
+    assert answer.json() == {
+        "error": "unknown command 'x'; the commands are: echo, report, fail, leak"
+    }
 
 
 async def test_command_errors(host: Host) -> None:

@@ -9,12 +9,19 @@ from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
 from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
-from gem_envoy.drivers.enphase_envoy.settings import OPTIONAL, REQUIRED, EnvoySettings
+from gem_envoy.drivers.enphase_envoy.settings import (
+    OPTIONAL,
+    REQUIRED,
+    EnvoySettings,
+    SettingsError,
+    check_user_attributes,
+)
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
 from gem_envoy.host.contract import (
     AttributeSpec,
+    AttributeValue,
     CommandRefused,
     CommandSpec,
     DeviceConfig,
@@ -80,6 +87,15 @@ class EnphaseEnvoyDriver(Driver):
     @classmethod
     def commands(cls) -> tuple[CommandSpec, ...]:
         return table.COMMANDS
+
+    @classmethod
+    def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
+        check_user_attributes(values)
+        if isinstance(values.get("token"), str):
+            try:  # a paste error is caught before it is stored
+                read_claims(str(values["token"]))
+            except InvalidToken as exc:
+                raise SettingsError(exc.message) from None
 
     def poll_interval_s(self) -> float:
         return self.settings.polling_interval_ms / 1000.0

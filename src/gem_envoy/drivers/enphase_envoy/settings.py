@@ -86,6 +86,21 @@ class EnvoySettings:
         )
 
 
+def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
+    """Refuse, before storing, the values this driver could never use (SettingsError).
+
+    Intervals under the floor are accepted (and raised to it when used), as GEM does;
+    negative or non-numeric ones are not."""
+    for name in ("port", "polling_interval", "request_timeout"):
+        if name in values and _int(values, name, 0) <= 0:
+            raise SettingsError(f"{name} must be a positive whole number, not {values[name]!r}")
+    if "port" in values and _int(values, "port", 0) > 65535:
+        raise SettingsError(f"port must be between 1 and 65535, not {values['port']!r}")
+    for name in ("ip", "token"):
+        if name in values:
+            _text(values, name)
+
+
 def clamp_interval(interval_ms: int) -> int:
     if interval_ms < MIN_INTERVAL_MS:
         log.warning(

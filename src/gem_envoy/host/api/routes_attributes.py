@@ -87,6 +87,9 @@ async def set_attributes(
     """Set the given attributes (others are kept); answers all attributes as GET does."""
     device_id = await owning_device(ctx, target_type, target_id)
     with scrubbed_errors(secret_values(values)):
+        if target_type == "device":
+            driver = (await ctx.store.get_device(device_id)).driver
+            ctx.supervisor.check_attributes(driver, values)
         await ctx.store.set_attributes(target_type, target_id, values)
     await ctx.supervisor.reload(device_id)
     return await _values(ctx, target_type, target_id, session)

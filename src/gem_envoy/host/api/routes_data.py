@@ -44,6 +44,7 @@ async def get_device(device_id: int, ctx: Context) -> DeviceOut:
 @router.post("/devices", status_code=status.HTTP_201_CREATED, responses=_ERRORS)
 async def create_device(body: DeviceCreate, _: AdminSession, ctx: Context) -> DeviceOut:
     with scrubbed_errors(secret_values(body.attributes)):
+        ctx.supervisor.check_attributes(body.driver, body.attributes)
         device = await ctx.store.add_device(
             body.name,
             body.driver,
@@ -62,6 +63,7 @@ async def update_device(
 ) -> DeviceOut:
     before = await ctx.store.get_device(device_id)
     with scrubbed_errors(secret_values(body.attributes or {})):
+        ctx.supervisor.check_attributes(body.driver or before.driver, body.attributes or {})
         device = await ctx.store.update_device(
             device_id,
             name=body.name,
