@@ -197,3 +197,32 @@ async def test_command_through_the_api_refreshes_attributes(
         )
         assert refused.status_code == 400
         assert "not yet implemented" in refused.text
+
+
+async def test_bad_device_attributes_through_the_api_are_refused_and_change_nothing(
+    host: tuple[Host, str], sim: SimProcess
+) -> None:
+    h, url = host
+    device_id = await add_envoy(h, sim)
+    async with httpx.AsyncClient(base_url=url) as api:
+        login = await api.post(
+            "/api/token", json={"username": "admin", "password": "admin-password"}
+        )
+        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        before = (await api.get(f"/api/attributes/device/{device_id}", headers=bearer)).json()
+        for bad in ({"polling_interval": -1}, {"polling_interval": "abc"}, {"token": "oops"}):
+            reply = await api.put(f"/api/attributes/device/{device_id}", json=bad, headers=bearer)
+            assert reply.status_code == 422, reply.text
+            assert next(iter(bad)) in reply.json()["error"]
+        created = await api.post(
+            "/api/data/devices",
+            json={"name": "second", "driver": "enphase_envoy", "attributes": {"port": 0}},
+            headers=bearer,
+        )
+        assert created.status_code == 422
+        after = (await api.get(f"/api/attributes/device/{device_id}", headers=bearer)).json()
+        devices = (await api.get("/api/data/devices", headers=bearer)).json()
+    assert {k: v for k, v in after.items() if k in ("polling_interval", "token", "ip", "port")} == {
+        k: v for k, v in before.items() if k in ("polling_interval", "token", "ip", "port")
+    }
+    assert [d["name"] for d in devices] == ["envoy"]
