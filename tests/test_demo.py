@@ -63,6 +63,7 @@ def test_demo_populates_everything_and_never_stores_or_logs_the_token(tmp_path: 
     process, url, password, seen = start_demo(db)
     try:
         device, zones = wait_populated(url, password)
+        command_line = Path(f"/proc/{process.pid}/cmdline").read_bytes()
     finally:
         process.send_signal(signal.SIGINT)
         rest, _ = process.communicate(timeout=20)
@@ -78,6 +79,7 @@ def test_demo_populates_everything_and_never_stores_or_logs_the_token(tmp_path: 
         assert token.encode() not in path.read_bytes(), path.name
         assert token.split(".")[2].encode() not in path.read_bytes(), path.name
     assert token not in log and token.split(".")[2] not in log
+    assert token.encode() not in command_line  # nor in the process list
     assert (db.parent / ".encryption_key").stat().st_mode & 0o777 == 0o600
 
 
