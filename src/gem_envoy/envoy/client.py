@@ -33,23 +33,24 @@ from gem_envoy.envoy.models import (
     StorageSettings,
     V1Production,
 )
+from gem_envoy.envoy.paths import (
+    CHECK_JWT,
+    ENSEMBLE_INVENTORY,
+    ENSEMBLE_POWER,
+    ENSEMBLE_STATUS,
+    INFO,
+    INVERTERS,
+    METER_READINGS,
+    METERS,
+    PRODUCTION,
+    SECCTRL,
+    TARIFF,
+    V1_PRODUCTION,
+)
 from gem_envoy.envoy.token import TokenClaims, read_claims
 from gem_envoy.envoy.transport import Response, Transport
 
 T = TypeVar("T")
-
-CHECK_JWT = "/auth/check_jwt"
-INFO = "/info"
-PRODUCTION = "/production.json"
-V1_PRODUCTION = "/api/v1/production"
-INVERTERS = "/api/v1/production/inverters"
-METERS = "/ivp/meters"
-METER_READINGS = "/ivp/meters/readings"
-ENSEMBLE_INVENTORY = "/ivp/ensemble/inventory"
-ENSEMBLE_POWER = "/ivp/ensemble/power"
-SECCTRL = "/ivp/ensemble/secctrl"
-ENSEMBLE_STATUS = "/ivp/ensemble/status"
-TARIFF = "/admin/lib/tariff"
 
 
 def _session_from(reply: Response) -> str | None:

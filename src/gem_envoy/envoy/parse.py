@@ -34,21 +34,22 @@ from gem_envoy.envoy.models import (
     StorageSettings,
     V1Production,
 )
+from gem_envoy.envoy.paths import (
+    ENSEMBLE_INVENTORY,
+    ENSEMBLE_POWER,
+    ENSEMBLE_STATUS,
+    INFO,
+    INVERTERS,
+    METER_READINGS,
+    METERS,
+    PRODUCTION,
+    SECCTRL,
+    TARIFF,
+    V1_PRODUCTION,
+)
 
 T = TypeVar("T")
 Obj = dict[str, object]
-
-INFO = "/info"
-PRODUCTION = "/production.json"
-V1_PRODUCTION = "/api/v1/production"
-INVERTERS = "/api/v1/production/inverters"
-METERS = "/ivp/meters"
-METER_READINGS = "/ivp/meters/readings"
-ENSEMBLE_INVENTORY = "/ivp/ensemble/inventory"
-ENSEMBLE_POWER = "/ivp/ensemble/power"
-SECCTRL = "/ivp/ensemble/secctrl"
-ENSEMBLE_STATUS = "/ivp/ensemble/status"
-TARIFF = "/admin/lib/tariff"
 
 
 # ---------------------------------------------------------------------------------------------

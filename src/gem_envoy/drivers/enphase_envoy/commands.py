@@ -16,16 +16,16 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     microinverters,
 )
 from gem_envoy.envoy import parse
-from gem_envoy.envoy.client import (
+from gem_envoy.envoy.client import EnvoyClient
+from gem_envoy.envoy.errors import NotFound, NotPermitted
+from gem_envoy.envoy.paths import (
     ENSEMBLE_INVENTORY,
     INVERTERS,
     PRODUCTION,
     SECCTRL,
     TARIFF,
     V1_PRODUCTION,
-    EnvoyClient,
 )
-from gem_envoy.envoy.errors import NotFound, NotPermitted
 from gem_envoy.host.contract import CommandRefused, CommandSpec
 
 Json = object
