@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench reliability clean
+.PHONY: install run test lint bench reliability browser clean
 
 install: $(STAMP)
 
@@ -19,6 +19,15 @@ run: install
 
 test: install
 	$(BIN)/python -m pytest -q
+
+# Debian's Chromium, for the web page's browser tests (without it they skip, saying so).
+# Never `playwright install`: that downloads a browser build of its own.
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
+	@command -v chromium
 
 lint: install
 	$(BIN)/ruff check src tests

@@ -16,7 +16,7 @@ from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import Store
 from tests.test_host_with_driver import TELEMETRY
 
-URL = re.compile(r"REST API on (http://127\.0\.0\.1:\d+)/api/ - sign in as admin / (\S+)")
+URL = re.compile(r"web page on (http://127\.0\.0\.1:\d+)/ - sign in as admin / (\S+)")
 
 
 def start_demo(db: Path) -> tuple[subprocess.Popen[str], str, str, list[str]]:

@@ -226,3 +226,17 @@ async def test_bad_device_attributes_through_the_api_are_refused_and_change_noth
         k: v for k, v in before.items() if k in ("polling_interval", "token", "ip", "port")
     }
     assert [d["name"] for d in devices] == ["envoy"]
+
+
+async def test_zones_added_to_a_running_device_get_values_at_once(
+    host: tuple[Host, str], sim: SimProcess
+) -> None:
+    h, _ = host
+    device_id = await add_envoy(h, sim)
+    await eventually(lambda: _has(h, device_id, "online", True))
+    serials = sorted(poll_json(sim, "--zones", "all")["zones"])  # type: ignore[arg-type]
+    for count, serial in enumerate(serials[:3], start=1):
+        await h.store.add_zone(device_id, f"roof-{count}", serial)
+        await h.supervisor.reload(device_id)
+        # Not five minutes (the inverter list's own pace): the list already read is reused.
+        await eventually(lambda count=count: _zones_written(h, count), timeout_s=5)

@@ -91,7 +91,8 @@ async def run_demo(db: str, listen: str) -> None:
             print(f"simulated gateway on {sim.url} (serial {sim.serial})")
             print(f"device {DEMO_DEVICE!r} (id {device_id}) polls it every "
                   f"{DEMO_INTERVAL_MS // 1000} s; {zones} zone(s) added")  # fmt: skip
-            print(f"REST API on http://{listen_host}:{port}/api/ - sign in as admin / {password}")
+            print(f"web page on http://{listen_host}:{port}/ - sign in as admin / {password}")
+            print(f"REST API on http://{listen_host}:{port}/api/ (same users)")
             print("Ctrl-C to stop", flush=True)
 
         await serve_until_stopped(db, listen, announce)

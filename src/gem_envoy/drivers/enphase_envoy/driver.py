@@ -153,7 +153,7 @@ class EnphaseEnvoyDriver(Driver):
             self._poller.client.set_token(new.token)
             self._poller.forget_capabilities()
             self._token_changed = True
-        self._poller.zone_addresses = self._zone_addresses()
+        self._poller.set_zones(self._zone_addresses())
         return True
 
     # -- commands -------------------------------------------------------------------------

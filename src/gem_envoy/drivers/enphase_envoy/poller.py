@@ -92,6 +92,7 @@ class GatewayPoller:
         self.info: GatewayInfo | None = None
         self.inventory: EnsembleInventory | None = None
         self.inverters: tuple[Inverter, ...] | None = None
+        self._zones_changed = False
 
     @property
     def wants_zones(self) -> bool:
@@ -143,16 +144,30 @@ class GatewayPoller:
         if inventory is not None:
             self.inventory = inventory
 
+    def set_zones(self, addresses: list[str]) -> None:
+        """New zone addresses: the next cycle reports them, from the last inverter list
+        when there is one (the gateway would only send the same list again)."""
+        if addresses != self.zone_addresses:
+            self.zone_addresses = addresses
+            self._zones_changed = True
+
     async def _zones_if_due(self, now: float) -> dict[str, Attributes] | None:
-        if not self.wants_zones or not self._due.due(
-            "inverters", self.schedule.inverters_every_s, now
-        ):
+        if not self.wants_zones:
             return None
+        if not self._due.due("inverters", self.schedule.inverters_every_s, now):
+            if not self._zones_changed or self.inverters is None:
+                return None
+            self._zones_changed = False
+            return self._zones_of(self.inverters)
         inverters = await self._optional("inverters", self.client.inverters)
         if inverters is None:
             return None
         self._due.mark("inverters", now)
         self.inverters = inverters
+        self._zones_changed = False
+        return self._zones_of(inverters)
+
+    def _zones_of(self, inverters: tuple[Inverter, ...]) -> dict[str, Attributes]:
         return zones_attributes(inverters, None if self.all_zones else self.zone_addresses)
 
     async def _optional(self, group: str, read: Callable[[], Awaitable[T]]) -> T | None:

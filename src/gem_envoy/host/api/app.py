@@ -20,6 +20,7 @@ from gem_envoy.host.api.auth import CurrentSession
 from gem_envoy.host.api.body_limit import BodyLimitMiddleware
 from gem_envoy.host.api.context import ApiContext
 from gem_envoy.host.api.query_token import QueryTokenMiddleware
+from gem_envoy.host.web import web_mount
 
 OPENAPI_URL = "/api/openapi.json"
 DESCRIPTION = """\
@@ -55,6 +56,8 @@ def create_app(context: ApiContext) -> FastAPI:
         _openapi_router(app),
     ):
         app.include_router(router)
+    # The web page, after every API route: it serves what the API does not (see web_mount).
+    app.router.routes.append(web_mount())
     # Added last, so it runs first: a huge body is refused before anything reads it.
     app.add_middleware(QueryTokenMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=context.max_body_bytes)

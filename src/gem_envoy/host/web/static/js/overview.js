@@ -1,0 +1,209 @@
+// The overview of one device: power flow, energy today and lifetime, and the gateway's health.
+// Everything is drawn from the attribute cache and redrawn in place when the host pushes a change.
+
+import { h, setValue } from "./dom.js";
+import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "./format.js";
+import { createFlow } from "./flow.js";
+import { get, load, subscribe } from "./state.js";
+
+const TOKEN_WARN_DAYS = 30;
+
+export function mount(root, ctx) {
+  const device = ctx.device;
+  document.title = "Overview · gem-envoy";
+  if (!device) {
+    root.append(noDevices(ctx));
+    return null;
+  }
+  const flow = createFlow();
+  const f = {}; // the elements that show values, by name
+  const field = (name, cls = "val") => (f[name] = h("span", { class: cls, dataset: { attr: name } }, "—"));
+
+  const tokenAlert = h("p", { class: "alert", id: "token-alert", role: "alert", hidden: true });
+  const subtitle = h("span", { class: "sub" });
+  root.append(
+    h("div", { class: "page-head" }, h("h1", {}, device.label || device.name), subtitle),
+    tokenAlert,
+    h(
+      "div",
+      { class: "grid overview-grid" },
+      h(
+        "section",
+        { class: "card flow", "aria-labelledby": "flow-h" },
+        h("h2", { id: "flow-h" }, "Power now", (f.updated = h("span", { class: "small muted" }))),
+        flow.el,
+      ),
+      h(
+        "div",
+        { class: "stack" },
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "energy-h" },
+          h("h2", { id: "energy-h" }, "Energy"),
+          h(
+            "div",
+            { class: "energy" },
+            h("span"),
+            h("span", { class: "head" }, "Produced"),
+            h("span", { class: "head" }, "Consumed"),
+            h("span", { class: "row-name" }, "Today"),
+            field("production_today_wh"),
+            field("consumption_today_wh"),
+            h("span", { class: "row-name" }, "Lifetime"),
+            field("production_lifetime_wh"),
+            field("consumption_lifetime_wh"),
+          ),
+          (f.batteryRow = h(
+            "p",
+            { class: "small muted", hidden: true },
+            "Battery holds ",
+            field("battery_capacity_wh", "num"),
+            " now.",
+          )),
+        ),
+        h(
+          "section",
+          { class: "card", "aria-labelledby": "health-h" },
+          h("h2", { id: "health-h" }, "Gateway health"),
+          h(
+            "dl",
+            { class: "facts" },
+            h("dt", {}, "Status"),
+            h("dd", {}, (f.dot = h("span", { class: "dot" })), field("online", "")),
+            h("dt", {}, "Last error"),
+            h("dd", {}, field("last_error", "")),
+            h("dt", {}, "Last poll"),
+            h("dd", {}, field("last_poll_ms", "num"), " ", (f.pollAgo = h("span", { class: "muted" }))),
+            h("dt", {}, "Latest reading"),
+            h("dd", {}, field("last_report_time", "num")),
+            h("dt", {}, "Token"),
+            h(
+              "dd",
+              {},
+              field("token_type", ""),
+              " ",
+              field("token_expires_at", ""),
+              " ",
+              (f.tokenBadge = h("span", { class: "badge", id: "token-badge", hidden: true })),
+            ),
+            h("dt", {}, "Gateway serial"),
+            h("dd", {}, field("serial_number", "mono")),
+            h("dt", {}, "Inverters reporting"),
+            h("dd", {}, field("inverter_count", "num")),
+          ),
+        ),
+      ),
+    ),
+  );
+
+  function render() {
+    const { values: v, updated } = get("device", device.id);
+    flow.update(v);
+    for (const name of [
+      "production_today_wh",
+      "consumption_today_wh",
+      "production_lifetime_wh",
+      "consumption_lifetime_wh",
+    ]) {
+      setValue(f[name], energy(v[name]), v[name]);
+    }
+    f.batteryRow.hidden = !isNum(v.battery_capacity_wh);
+    setValue(f.battery_capacity_wh, energy(v.battery_capacity_wh), v.battery_capacity_wh);
+
+    const serial = v.serial_number ? `Gateway ${v.serial_number}` : "IQ Gateway";
+    subtitle.textContent = isNum(v.inverter_count) ? `${serial} · ${v.inverter_count} inverters` : serial;
+    renderHealth(f, v, updated);
+    renderToken(f, tokenAlert, v, ctx.isAdmin);
+    // "Power now" is as fresh as the last good poll.
+    if (isNum(v.last_poll_ms)) {
+      f.updated.dataset.ago = String(v.last_poll_ms);
+      f.updated.textContent = ago(v.last_poll_ms);
+    }
+  }
+
+  render();
+  const unsubscribe = subscribe((type, id) => {
+    if (type === "device" && id === device.id) render();
+  });
+  load("device", device.id).catch((err) => {
+    tokenAlert.hidden = false;
+    tokenAlert.className = "alert";
+    tokenAlert.textContent = `Could not read this device: ${err.message}`;
+  });
+  return unsubscribe;
+}
+
+function renderHealth(f, v, updated) {
+  if (v.online === undefined) {
+    setValue(f.online, "waiting for the first poll", null);
+    f.dot.className = "dot";
+  } else if (v.online) {
+    setValue(f.online, "Online", true);
+    f.dot.className = "dot ok";
+  } else {
+    const since = updated.online;
+    setValue(f.online, isNum(since) ? `Offline since ${clock(since)} (${ago(since)})` : "Offline", false);
+    f.dot.className = "dot bad";
+  }
+  const error = v.last_error;
+  setValue(f.last_error, error ? error : "None", error ?? null);
+  f.last_error.className = error ? "error-text" : "muted";
+
+  setValue(f.last_poll_ms, isNum(v.last_poll_ms) ? clock(v.last_poll_ms) : "never", v.last_poll_ms);
+  if (isNum(v.last_poll_ms)) {
+    f.pollAgo.dataset.ago = String(v.last_poll_ms);
+    f.pollAgo.dataset.agoFormat = "(%)";
+    f.pollAgo.textContent = `(${ago(v.last_poll_ms)})`;
+  }
+  const reportMs = parseIso(v.last_report_time);
+  setValue(f.last_report_time, reportMs ? clock(reportMs) : "—", v.last_report_time);
+  setValue(f.serial_number, v.serial_number || "—", v.serial_number);
+  setValue(f.inverter_count, count(v.inverter_count), v.inverter_count);
+}
+
+function renderToken(f, alertEl, v, isAdmin) {
+  setValue(f.token_type, v.token_type ? `${v.token_type} token` : "—", v.token_type);
+  const expires = parseIso(v.token_expires_at);
+  setValue(f.token_expires_at, expires ? `expires ${date(expires)}` : "", v.token_expires_at);
+  const left = expires ? expires - Date.now() : null;
+  const fix = isAdmin
+    ? "Mint a new token at entrez.enphaseenergy.com and set it on the Devices page."
+    : "Ask your installer for a new one.";
+  f.tokenBadge.hidden = left === null;
+  alertEl.hidden = true;
+  if (left === null) return;
+  if (left <= 0) {
+    f.tokenBadge.className = "badge danger";
+    f.tokenBadge.textContent = "expired";
+    alertEl.className = "alert";
+    alertEl.textContent = `The gateway token expired on ${date(expires)}: the host cannot read the gateway. ${fix}`;
+    alertEl.hidden = false;
+  } else if (left < TOKEN_WARN_DAYS * DAY_MS) {
+    const days = Math.max(1, Math.ceil(left / DAY_MS));
+    f.tokenBadge.className = "badge warn";
+    f.tokenBadge.textContent = days === 1 ? "expires within a day" : `${days} days left`;
+    alertEl.className = "alert warn";
+    alertEl.textContent = `The gateway token expires in ${days === 1 ? "less than a day" : `${days} days`} (${date(expires)}). ${fix}`;
+    alertEl.hidden = false;
+  } else {
+    f.tokenBadge.className = "badge ok";
+    f.tokenBadge.textContent = `${Math.floor(left / DAY_MS)} days left`;
+  }
+}
+
+function noDevices(ctx) {
+  return h(
+    "section",
+    { class: "card empty" },
+    h("h1", {}, "No devices yet"),
+    ctx.isAdmin
+      ? h(
+          "p",
+          {},
+          "Add your IQ Gateway to start: ",
+          h("a", { href: "#/admin/devices/new" }, "add a device"),
+          ".",
+        )
+      : h("p", {}, "An installer (a user with the admin role) has to add the gateway first."),
+  );
+}
