@@ -105,6 +105,9 @@ def simulator(tmp: Path, args: Sequence[str] = ()) -> Iterator[SimProcess]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        for stream in (process.stdout, process.stderr):
+            if stream is not None:
+                stream.close()
 
 
 def _wait_listening(process: subprocess.Popen[str], timeout_s: float = 30) -> tuple[str, int]:

@@ -123,7 +123,6 @@ def configure_logging(verb: str) -> None:
     # Services say what they do; one-shot verbs only speak up when something is wrong.
     level = logging.INFO if verb in ("run", "demo", "simulate") else logging.WARNING
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request is noise
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -51,13 +51,11 @@ async def test_every_fault_is_reported_survived_and_recovered(
         try:
             device = await add_device(host, "faulty", sim.port, sim.token_file.read_text())
             await add_device(host, "bystander", other.port, other.token_file.read_text())
-            sim.reset_stats()
             outcomes: list[Outcome] = []
             started = time.monotonic()
             for case in cases:
                 outcomes.append(await run_case(host, sim, device, case))
             bystander_polls = other.stats()["requests"].get("/production.json", 0)  # type: ignore[union-attr]
-            max_in_flight = sim.stats()["max_in_flight"]
         finally:
             await host.close()
 
@@ -66,7 +64,6 @@ async def test_every_fault_is_reported_survived_and_recovered(
     save_report(report)
     failed = [o.kind for o in outcomes if not o.passed]
     assert not failed, report
-    assert max_in_flight == 1  # even while recovering, one request at a time
     # The healthy device kept its pace all along: one poll per interval, give or take one.
     assert bystander_polls >= (time.monotonic() - started) / INTERVAL_S - 2
     tracebacks = [r for r in caplog.records if r.levelno >= logging.ERROR and r.exc_info]

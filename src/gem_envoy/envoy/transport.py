@@ -4,23 +4,29 @@ The gateway is a small box that freezes when asked for two things at once, so ev
 to it goes through one lock and one connection. Its certificate is self-signed, so it is not
 verified (the LAN address the user typed is the identity). This layer knows nothing of tokens
 or endpoints: it moves bytes and turns transport failures into `EnvoyError`s.
+
+It runs on aiohttp: measured side by side against the simulator, a request costs about a
+quarter of the CPU it costs on httpx (whose pure-Python HTTP parsing dominated a poll cycle),
+and a controller may poll a thousand gateways.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import socket
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-import httpx
+import aiohttp
 
 from gem_envoy.envoy.errors import BadResponse, GatewayTimeout, Unreachable
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 # Longer than any polling interval, so polls every few minutes keep reusing one connection.
 KEEPALIVE_SECONDS = 900.0
+CHUNK_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +39,10 @@ class Response:
     set_cookie: tuple[str, ...]
 
 
+@functools.cache
 def _unverified_tls() -> ssl.SSLContext:
+    """One context for every gateway: a context holds hundreds of KB, and a host may watch
+    a thousand gateways."""
     context = ssl.create_default_context()
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
@@ -60,64 +69,82 @@ class Transport:
         self.port = port
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
+        self._base = base_url(host, port)
         self._lock = asyncio.Lock()
-        self._client = httpx.AsyncClient(
-            base_url=base_url(host, port),
-            verify=_unverified_tls(),
-            http1=True,
-            http2=False,
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open_session(self) -> aiohttp.ClientSession:
+        # Made on first use, inside the event loop that will use it.
+        connector = aiohttp.TCPConnector(
+            limit=1, ssl=_unverified_tls(), keepalive_timeout=KEEPALIVE_SECONDS
+        )
+        return aiohttp.ClientSession(
+            connector=connector,
+            cookie_jar=aiohttp.DummyCookieJar(),  # the auth layer manages the session cookie
             trust_env=False,  # never route LAN traffic through a proxy from the environment
-            follow_redirects=False,
-            timeout=httpx.Timeout(timeout_s),
-            limits=httpx.Limits(
-                max_connections=1, max_keepalive_connections=1, keepalive_expiry=KEEPALIVE_SECONDS
-            ),
+            timeout=aiohttp.ClientTimeout(total=None),  # the deadline is ours, body included
         )
 
     async def get(self, path: str, headers: Mapping[str, str]) -> Response:
         """GET `path`; the whole exchange, body included, must finish within `timeout_s`."""
         async with self._lock:
+            if self._session is None:
+                self._session = self._open_session()
             try:
-                async with asyncio.timeout(self.timeout_s):
-                    return await self._exchange(path, headers)
-            except (TimeoutError, httpx.TimeoutException):
-                raise GatewayTimeout(
-                    f"timeout: the gateway did not answer {path} within "
-                    f"{round(self.timeout_s * 1000)} ms"
-                ) from None
-            except httpx.ConnectError as exc:
-                raise Unreachable(self._connect_message(exc)) from None
-            except httpx.RemoteProtocolError:
-                raise BadResponse(
-                    f"bad response from {path}: the gateway broke off its answer "
-                    "(incomplete or malformed HTTP)"
-                ) from None
-            except (httpx.TransportError, ssl.SSLError) as exc:
-                raise Unreachable(
-                    f"unreachable: the connection to {self.host}:{self.port} failed during "
-                    f"{path} ({type(exc).__name__})"
-                ) from None
-            finally:
-                # Session cookies are managed explicitly by the auth layer, never by a jar.
-                self._client.cookies.clear()
+                return await self._timed_exchange(self._session, path, headers)
+            except BaseException:
+                # A failed exchange may leave a request the gateway is still working on: the
+                # connection goes with it, so that no request of ours stays in flight.
+                await self._discard_session()
+                raise
 
-    async def _exchange(self, path: str, headers: Mapping[str, str]) -> Response:
-        async with self._client.stream("GET", path, headers=dict(headers)) as reply:
-            body = await self._read_capped(reply, path)
+    async def _timed_exchange(
+        self, session: aiohttp.ClientSession, path: str, headers: Mapping[str, str]
+    ) -> Response:
+        """One exchange under the deadline, its failures in the client's own words."""
+        try:
+            async with asyncio.timeout(self.timeout_s):
+                return await self._exchange(session, path, headers)
+        except TimeoutError:
+            raise GatewayTimeout(
+                f"timeout: the gateway did not answer {path} within "
+                f"{round(self.timeout_s * 1000)} ms"
+            ) from None
+        except aiohttp.ClientConnectorError as exc:
+            raise Unreachable(self._connect_message(exc)) from None
+        except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError):
+            raise BadResponse(
+                f"bad response from {path}: the gateway broke off its answer "
+                "(incomplete or malformed HTTP)"
+            ) from None
+        except (aiohttp.ClientError, OSError) as exc:
+            raise Unreachable(
+                f"unreachable: the connection to {self.host}:{self.port} failed during "
+                f"{path} ({type(exc).__name__})"
+            ) from None
+
+    async def _exchange(
+        self, session: aiohttp.ClientSession, path: str, headers: Mapping[str, str]
+    ) -> Response:
+        async with session.get(self._base + path, headers=dict(headers)) as reply:
+            try:
+                body = await self._read_capped(reply, path)
+            except BaseException:
+                _abort(reply)
+                raise
             return Response(
-                status=reply.status_code,
+                status=reply.status,
                 body=body,
-                content_type=reply.headers.get("content-type", ""),
-                set_cookie=tuple(reply.headers.get_list("set-cookie")),
+                content_type=reply.headers.get("Content-Type", ""),
+                set_cookie=tuple(reply.headers.getall("Set-Cookie", ())),
             )
 
-    async def _read_capped(self, reply: httpx.Response, path: str) -> bytes:
-        declared = reply.headers.get("content-length", "")
-        if declared.isdigit() and int(declared) > self.max_body_bytes:
+    async def _read_capped(self, reply: aiohttp.ClientResponse, path: str) -> bytes:
+        if reply.content_length is not None and reply.content_length > self.max_body_bytes:
             raise BadResponse(self._oversized(path))
         chunks: list[bytes] = []
         size = 0
-        async for chunk in reply.aiter_bytes():
+        async for chunk in reply.content.iter_chunked(CHUNK_BYTES):
             size += len(chunk)
             if size > self.max_body_bytes:
                 raise BadResponse(self._oversized(path))
@@ -128,29 +155,39 @@ class Transport:
         limit_mib = self.max_body_bytes / (1024 * 1024)
         return f"bad response from {path}: body larger than {limit_mib:g} MiB"
 
-    def _connect_message(self, exc: httpx.ConnectError) -> str:
+    def _connect_message(self, exc: aiohttp.ClientConnectorError) -> str:
         where = f"{self.host}:{self.port}"
-        causes = _causes(exc)
-        if any(isinstance(c, ConnectionRefusedError) for c in causes):
+        cause = exc.os_error
+        if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+            return f"unreachable: TLS handshake with {where} failed"
+        if isinstance(cause, ConnectionRefusedError):
             return (
                 f"unreachable: connection refused on {where}; check the IP and port. A gateway "
                 "that answers on port 80 but not 443 runs D5 firmware"
             )
-        if any(isinstance(c, socket.gaierror) for c in causes):
+        if isinstance(cause, socket.gaierror):
             return f"unreachable: cannot resolve {self.host}; use the gateway's LAN IP"
-        if any(isinstance(c, ssl.SSLError) for c in causes):
+        if isinstance(cause, ssl.SSLError):
             return f"unreachable: TLS handshake with {where} failed"
-        return f"unreachable: cannot connect to {where} ({str(exc).lower() or 'no answer'})"
+        if isinstance(cause, ConnectionResetError | ConnectionAbortedError):
+            # The TCP connection was up: it is the handshake that the gateway broke off.
+            return f"unreachable: TLS handshake with {where} failed (the connection was reset)"
+        detail = cause.strerror or type(cause).__name__
+        return f"unreachable: cannot connect to {where} ({detail})"
+
+    async def _discard_session(self) -> None:
+        session, self._session = self._session, None
+        if session is not None:
+            await session.close()
 
     async def close(self) -> None:
-        await self._client.aclose()
+        await self._discard_session()
 
 
-def _causes(exc: BaseException) -> list[BaseException]:
-    """The exception and everything it was raised from: httpx hides the OS error inside."""
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return seen
+def _abort(reply: aiohttp.ClientResponse) -> None:
+    """Drop the connection under a half-read answer at once. A polite TLS close waits for the
+    gateway's reply, and a gateway still dripping its body would go on serving us meanwhile."""
+    connection = reply.connection
+    transport = connection.transport if connection is not None else None
+    if transport is not None:
+        transport.abort()

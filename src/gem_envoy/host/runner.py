@@ -35,8 +35,16 @@ def describe(exc: BaseException) -> str:
 class DeviceRunner:
     """Owns one driver instance and its polling loop."""
 
-    def __init__(self, config: DeviceConfig, driver_class: type[Driver], sink: Sink) -> None:
+    def __init__(
+        self,
+        config: DeviceConfig,
+        driver_class: type[Driver],
+        sink: Sink,
+        *,
+        start_spread: float = 0.0,
+    ) -> None:
         self.config = config
+        self.start_spread = start_spread  # 0..1: how far into its first interval to start
         self._driver_class = driver_class
         self._sink = sink
         self._driver: Driver | None = None
@@ -53,14 +61,19 @@ class DeviceRunner:
 
     async def run(self) -> None:
         try:
+            if self.start_spread > 0:
+                await self._sleep(self.start_spread * self._first_interval_s())
             while True:
-                interval = await self._cycle()
-                await self._sleep(interval)
+                await self._sleep(await self._cycle())
         finally:
             await self._drop_driver()
 
     async def _cycle(self) -> float:
-        """Connect if needed, poll once; returns the seconds until the next attempt."""
+        """Connect if needed, poll once; returns the seconds until the next attempt.
+
+        After a good poll the next is due an interval after this one started (a slow gateway
+        does not stretch the schedule); after a failure, the retry delay counts from now, so
+        that a gateway still busy with the failed request gets its pause."""
         started = time.monotonic()
         if self.scheduled_at is not None:
             self.last_lag_s = max(0.0, started - self.scheduled_at)
@@ -76,7 +89,7 @@ class DeviceRunner:
                 return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
             self.failures = 0
             await self._report(True, "", None, polled=True)
-            return driver.poll_interval_s()
+            return max(0.0, driver.poll_interval_s() - (time.monotonic() - started))
 
     async def _sleep(self, interval_s: float) -> None:
         self.scheduled_at = time.monotonic() + interval_s
@@ -86,6 +99,13 @@ class DeviceRunner:
             self.scheduled_at = time.monotonic()  # woken on purpose: poll now
         except TimeoutError:
             pass
+
+    def _first_interval_s(self) -> float:
+        try:
+            self._driver = self._driver or self._driver_class(self.config, self._sink)
+        except Exception:  # a bad configuration is reported by the first cycle
+            return 0.0
+        return self._driver.poll_interval_s()
 
     # -- driver lifecycle -----------------------------------------------------------------------
 

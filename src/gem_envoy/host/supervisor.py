@@ -43,6 +43,7 @@ class Supervisor:
         self.polling = polling
         self._runners: dict[int, DeviceRunner] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
+        self._start_spread = 0.0
 
     async def start(self) -> None:
         """Reconcile each driver's command table, then start every enabled device."""
@@ -66,8 +67,13 @@ class Supervisor:
 
     async def reload_all(self) -> None:
         known = {d.id for d in await self.store.list_devices()}
-        for device_id in known | set(self._runners):
+        targets = sorted(known | set(self._runners))
+        for index, device_id in enumerate(targets):
+            # Devices starting together are spread over their first interval rather than
+            # all polling (and writing) at the same instant.
+            self._start_spread = index / len(targets)
             await self.reload(device_id)
+        self._start_spread = 0.0
 
     def check_attributes(self, driver: str, values: Mapping[str, AttributeValue]) -> None:
         """Raise ValidationError when `driver` could never use these user-set values."""
@@ -119,7 +125,7 @@ class Supervisor:
     def _start(self, device: Device, config: DeviceConfig) -> None:
         driver_class = self.drivers[device.driver]
         sink = StoreSink(self.store, device.id, self.events)
-        runner = DeviceRunner(config, driver_class, sink)
+        runner = DeviceRunner(config, driver_class, sink, start_spread=self._start_spread)
         self._runners[device.id] = runner
         if self.polling:
             self._tasks[device.id] = asyncio.create_task(runner.run(), name=f"device-{device.id}")
