@@ -166,3 +166,18 @@ async def test_a_new_token_opens_a_new_session(sim: SimProcess) -> None:
         assert await client.inverters()
     finally:
         await client.close()
+
+
+async def test_without_ct_today_is_read_at_the_inverters_pace(tmp_path: Path) -> None:
+    with simulator(tmp_path, ["--no-cts"]) as plain:
+        client = client_for(plain)
+        poller = GatewayPoller(client)
+        try:
+            await poller.connect()
+            results = [await poller.cycle() for _ in range(10)]
+        finally:
+            await client.close()
+        requests = plain.stats()["requests"]
+    assert all("production_today_wh" in r.device for r in results)
+    assert requests["/production.json"] == 10  # type: ignore[index]
+    assert requests["/api/v1/production"] == 1  # type: ignore[index]

@@ -2,10 +2,11 @@
 
 The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
 `/production.json` every cycle; `/api/v1/production` only where no production CT gives the
-"today" counter; battery endpoints only where an Encharge exists; the inverter list no more
-often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
-rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
-fresh session) are set aside instead of being asked again every cycle.
+"today" counter, and then at the inverters' 5-minute reporting pace; battery endpoints only
+where an Encharge exists; the inverter list no more often than the gateway refreshes it;
+`/info` and the ensemble inventory at connect and then rarely. Endpoints that a gateway lacks
+(404) or that the token may not read (401/403 after a fresh session) are set aside instead of
+being asked again every cycle.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class GatewayPoller:
         self.info: GatewayInfo | None = None
         self.inventory: EnsembleInventory | None = None
         self.inverters: tuple[Inverter, ...] | None = None
+        self.v1: V1Production | None = None
         self._zones_changed = False
 
     @property
@@ -117,18 +119,26 @@ class GatewayPoller:
             await self.connect()
         production = await self.client.production()
         readings = await self._battery_readings(
-            Readings(production=production, v1=await self._v1_if_needed(production))
+            Readings(production=production, v1=await self._v1_if_needed(production, now))
         )
         zones = await self._zones_if_due(now)
         return CycleResult(device_attributes(readings), zones, tuple(self._notes))
 
-    async def _v1_if_needed(self, report: ProductionReport) -> V1Production | None:
-        """`/api/v1/production` only where no production CT gives today's energy."""
+    async def _v1_if_needed(self, report: ProductionReport, now: float) -> V1Production | None:
+        """`/api/v1/production`, only where no production CT gives today's energy, and at
+        the pace of the inverter reports it is summed from (the last reading in between)."""
         metered = any(
             e.type == "eim" and e.measurement_type in ("production", None) and e.active_count > 0
             for e in report.production
         )
-        return None if metered else await self._optional("v1", self.client.v1_production)
+        if metered:
+            return None
+        if self._due.due("v1", self.schedule.inverters_every_s, now):
+            fresh = await self._optional("v1", self.client.v1_production)
+            if fresh is not None:
+                self.v1 = fresh
+                self._due.mark("v1", now)
+        return self.v1
 
     async def _battery_readings(self, readings: Readings) -> Readings:
         if not has_encharge(self.inventory):
