@@ -39,7 +39,14 @@ reliability: install
 	GEM_ENVOY_RELIABILITY=full GEM_ENVOY_KILLS=30 $(BIN)/python -m pytest -q -s \
 		tests/reliability tests/test_crash_safety.py
 
-bench: install
+# The benchmark's own extra (pyenphase, pyinstrument), installed once beside the test extra.
+BENCH_STAMP := $(VENV)/.installed-bench
+
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	touch $(BENCH_STAMP)
+
+bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
 
 clean:

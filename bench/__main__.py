@@ -1,0 +1,118 @@
+"""`python -m bench`: run the benchmarks, write the JSON and the tables of the doc.
+
+- `python -m bench`: everything, as `make bench` does;
+- `python -m bench --quick --out X.json --doc X.md`: a tiny version (the smoke test);
+- `python -m bench --sections percycle --sides ours,pyenphase`: one section.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from bench import derive, fleet, machine, percycle, report, results
+from bench.protocol import ROOT
+
+SECTIONS = ("percycle", "fleet", "derive")
+FULL = {
+    # 120 cycles at 5 s = 10 minutes of schedule: the 5-minute inverter list exactly twice.
+    "percycle": percycle.CycleSettings(warmup=5, cycles=120, repeats=3),
+    "fleet": fleet.FleetSettings(sizes=(100, 500, 1000, 2000), startup_s=10.0, window_s=60.0),
+    "derive": {"cycles": 2000, "repeats": 3},
+}
+QUICK = {
+    "percycle": percycle.CycleSettings(warmup=1, cycles=3, repeats=1),
+    "fleet": fleet.FleetSettings(sizes=(5,), startup_s=2.0, window_s=8.0, settle_intervals=0),
+    "derive": {"cycles": 50, "repeats": 1},
+}
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a tiny run, for the smoke test")
+    parser.add_argument("--sections", default=",".join(SECTIONS), help="comma list")
+    parser.add_argument("--sides", help="ours,pyenphase (default: pyenphase too if installed)")
+    parser.add_argument("--fleet-sizes", help="comma list of gateway counts")
+    parser.add_argument("--out", type=Path, default=ROOT / "bench" / "results" / "latest.json")
+    parser.add_argument("--doc", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--profile-dir", type=Path, help="pyinstrument profiles of each side")
+    return parser.parse_args(argv)
+
+
+def settings(args: argparse.Namespace) -> dict[str, Any]:
+    chosen = dict(QUICK if args.quick else FULL)
+    sides = tuple(args.sides.split(",")) if args.sides else None
+    if sides is None:
+        sides = percycle.SIDES if percycle.pyenphase_available() else ("ours",)
+        if "pyenphase" not in sides:
+            log("pyenphase is not installed (pip install -e '.[bench]'): measuring our side only")
+    cycle = chosen["percycle"]
+    chosen["percycle"] = percycle.CycleSettings(
+        cycle.warmup, cycle.cycles, cycle.repeats, cycle.interval_s, sides, args.profile_dir
+    )
+    if args.fleet_sizes:
+        f = chosen["fleet"]
+        sizes = tuple(int(n) for n in args.fleet_sizes.split(","))
+        chosen["fleet"] = fleet.FleetSettings(
+            sizes, f.startup_s, f.window_s, f.zones, f.settle_intervals
+        )
+    return chosen
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sections = [s for s in args.sections.split(",") if s]
+    unknown = set(sections) - set(SECTIONS)
+    if unknown:
+        log(f"unknown sections: {sorted(unknown)}")
+        return 2
+    chosen = settings(args)
+    began = time.monotonic()
+    doc: dict[str, Any] = {}
+    percycle_results: dict[str, Any] = {}
+    fleet_results: dict[str, Any] = {}
+    derive_results: dict[str, Any] = {}
+    about = machine.describe()
+    if "percycle" in sections:
+        log("per poll cycle: gem-envoy vs pyenphase")
+        percycle_results = percycle.run(chosen["percycle"], log)
+    if "fleet" in sections:
+        log("fleet: one host, many gateways")
+        fleet_results = fleet.run(chosen["fleet"], log)
+    if "derive" in sections:
+        log("parse + derive")
+        derive_results = derive.run(**chosen["derive"])
+        log(f"  {derive_results['derive_cycles_per_second']:.0f} cycles/s")
+    about["load_average_at_end"] = machine.load_average()
+    doc = results.headline(percycle_results, fleet_results, derive_results)
+    doc |= {
+        "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "bench_wall_s": time.monotonic() - began,
+        "quick": args.quick,
+        "machine": about,
+        "settings": {
+            "percycle": {**asdict(chosen["percycle"]), "profile_dir": None},
+            "fleet": asdict(chosen["fleet"]),
+            "derive": chosen["derive"],
+        },
+        "percycle": percycle_results,
+        "fleet_details": fleet_results,
+        "derive": derive_results,
+    }
+    results.write(args.out, doc)
+    report.write(args.doc, results.clean(doc))
+    log(f"wrote {args.out} and {args.doc} in {doc['bench_wall_s']:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,76 @@
+"""The benchmark's results as one JSON object (`bench/results/latest.json`).
+
+The keys the issue names come first, each a number; the details behind them follow
+(`percycle`, `fleet_details`, `derive`, `machine`, `settings`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from bench.shapes import SHAPE_NAMES
+
+FLEET_HEADLINE = ("cpu_percent", "rss_kb_per_device", "p99_lag_ms")
+
+
+def headline(
+    percycle: dict[str, Any], fleet: dict[str, Any], derive: dict[str, Any]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if percycle:
+        sides = sorted({side for shape in percycle.values() for side in shape})
+        for key in ("requests_per_cycle", "cpu_ms_per_cycle", "bytes_per_cycle"):
+            out[key] = {
+                shape: {side: percycle[shape][side][key] for side in sides}
+                for shape in SHAPE_NAMES
+                if shape in percycle
+            }
+        for key in (
+            "tls_handshakes_per_100_cycles",
+            "check_jwt_per_100_cycles",
+            "tls_handshakes_per_run",
+            "check_jwt_per_run",
+        ):
+            # The worst shape: one number per side, as the issue asks.
+            out[key] = {
+                side: max(percycle[shape][side][key] for shape in percycle) for side in sides
+            }
+    if fleet:
+        out["fleet"] = {size: _fleet_headline(run) for size, run in fleet.items()}
+    if derive:
+        out["derive_cycles_per_second"] = derive["derive_cycles_per_second"]
+    return out
+
+
+def _fleet_headline(run: dict[str, Any]) -> dict[str, Any]:
+    sims = run["simulators"]
+    return {
+        "cpu_percent": run["cpu_percent"],
+        "rss_kb_per_device": run["rss_kb_per_device"],
+        "p99_lag_ms": run["steady"]["p99_lag_ms"],
+        "p99_lag_ms_startup": run["startup"]["p99_lag_ms"],
+        "p99_poll_ms": run["steady"]["p99_poll_ms"],
+        "poll_rate_ratio": run["poll_rate_ratio"],
+        "startup_s": run["startup_s"],
+        "tls_handshakes_per_gateway": sims["tls_handshakes_per_gateway"],
+        "check_jwt_per_gateway": sims["check_jwt_per_gateway"],
+    }
+
+
+def clean(value: Any) -> Any:
+    """JSON has no NaN: a figure without samples becomes null; floats are rounded."""
+    if isinstance(value, float):
+        return round(value, 4) if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {str(k): clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(v) for v in value]
+    return value
+
+
+def write(path: Path, document: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(clean(document), indent=2, sort_keys=False) + "\n")

@@ -1,0 +1,91 @@
+"""`python -m bench --quick`: a tiny version of every benchmark, so none can silently rot.
+
+Checks the shape of the JSON and that the figures are sane (positive, finite, counted by the
+simulator); never a timing threshold. The pyenphase side needs the `bench` extra: without it
+that part is skipped, saying so, and everything else still runs.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+SHAPES = ("production_only", "ct", "ct_battery")
+HAS_PYENPHASE = importlib.util.find_spec("pyenphase") is not None
+
+
+def run_bench(tmp_path: Path, *args: str) -> tuple[dict[str, Any], str]:
+    out, doc = tmp_path / "latest.json", tmp_path / "performance.md"
+    done = subprocess.run(
+        [sys.executable, "-m", "bench", "--quick", "--out", str(out), "--doc", str(doc), *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=150,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(out.read_text()), doc.read_text()
+
+
+def number(value: object) -> float:
+    assert isinstance(value, int | float) and not isinstance(value, bool), value
+    assert math.isfinite(value), value
+    return float(value)
+
+
+@pytest.mark.timeout(150)
+def test_every_section_runs_and_writes_json_and_tables(tmp_path: Path) -> None:
+    data, doc = run_bench(tmp_path, "--sides", "ours")
+
+    for shape in SHAPES:
+        # A cycle reads /production.json at least; never more than a handful of endpoints.
+        assert 1 <= number(data["requests_per_cycle"][shape]["ours"]) <= 6
+        assert number(data["cpu_ms_per_cycle"][shape]["ours"]) > 0
+        assert number(data["bytes_per_cycle"][shape]["ours"]) > 100
+        sample = data["percycle"][shape]["ours"]["sample"]
+        assert number(sample["production_now_w"]) > 0  # the plant's noon sun, read through
+    # Nothing fails on a healthy simulator: one session per run.
+    assert number(data["tls_handshakes_per_run"]["ours"]) == 1
+    assert number(data["check_jwt_per_run"]["ours"]) == 1
+    assert number(data["tls_handshakes_per_100_cycles"]["ours"]) > 0
+    assert number(data["check_jwt_per_100_cycles"]["ours"]) > 0
+
+    fleet = data["fleet"]["5"]
+    assert 0 < number(fleet["cpu_percent"]) < 400
+    assert number(fleet["rss_kb_per_device"]) > 0
+    assert number(fleet["p99_lag_ms"]) >= 0
+    assert number(fleet["tls_handshakes_per_gateway"]) == 1
+    details = data["fleet_details"]["5"]
+    assert details["devices_polled"] == 5
+    assert details["devices_failing"] == 0
+    assert details["simulators"]["gateways_never_polled"] == 0
+
+    assert number(data["derive_cycles_per_second"]) > 0
+    assert number(data["machine"]["cpu_count"]) >= 1
+
+    assert "### Per poll cycle" in doc and "### Fleet" in doc and "### Targets" in doc
+    assert "| 5 |" in doc  # the fleet row
+
+
+@pytest.mark.timeout(150)
+def test_pyenphase_side(tmp_path: Path) -> None:
+    if not HAS_PYENPHASE:
+        reason = "pyenphase is not installed (it is in the bench extra: make bench installs it)"
+        print(f"skipped: {reason}")
+        pytest.skip(reason)
+    data, doc = run_bench(tmp_path, "--sections", "percycle", "--sides", "ours,pyenphase")
+    for shape in SHAPES:
+        theirs = data["percycle"][shape]["pyenphase"]
+        assert number(theirs["requests_per_cycle"]) >= 1
+        assert number(theirs["cpu_ms_per_cycle"]) > 0
+        assert number(theirs["check_jwt_per_run"]) == 1
+        assert number(theirs["sample"]["production_now_w"]) > 0
+    assert "requests per cycle <= 1/2 pyenphase" in doc
