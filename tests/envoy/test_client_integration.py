@@ -48,6 +48,8 @@ async def test_many_cycles_use_one_connection_and_one_token_check(sim: SimProces
     assert stats["tls_handshakes"] == 1
     assert stats["check_jwt"] == 1
     assert stats["requests"]["/production.json"] == 15  # type: ignore[index]
+    assert stats["requests"]["/ivp/ensemble/power"] == 15  # type: ignore[index]
+    assert stats["requests"]["/ivp/ensemble/secctrl"] == 1  # battery totals once a minute  # type: ignore[index]
 
 
 async def test_no_endpoint_is_read_twice_in_a_cycle(sim: SimProcess) -> None:

@@ -2,11 +2,11 @@
 
 The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
 `/production.json` every cycle; `/api/v1/production` only where no production CT gives the
-"today" counter, and then at the inverters' 5-minute reporting pace; battery endpoints only
-where an Encharge exists; the inverter list no more often than the gateway refreshes it;
-`/info` and the ensemble inventory at connect and then rarely. Endpoints that a gateway lacks
-(404) or that the token may not read (401/403 after a fresh session) are set aside instead of
-being asked again every cycle.
+"today" counter, and then at the inverters' 5-minute reporting pace; battery power every
+cycle and its totals every minute, only where an Encharge exists; the inverter list no more
+often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
+rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
+fresh session) are set aside instead of being asked again every cycle.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from gem_envoy.envoy.models import (
     GatewayInfo,
     Inverter,
     ProductionReport,
+    SecCtrl,
     V1Production,
 )
 
@@ -39,12 +40,15 @@ T = TypeVar("T")
 INVERTERS_EVERY_S = 300.0
 # Static data (identity, which batteries exist) changes when an installer visits.
 STATIC_EVERY_S = 3600.0
+# Battery state of charge and stored energy (secctrl) change slowly.
+BATTERY_TOTALS_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
 class Schedule:
     inverters_every_s: float = INVERTERS_EVERY_S
     static_every_s: float = STATIC_EVERY_S
+    battery_totals_every_s: float = BATTERY_TOTALS_EVERY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +98,7 @@ class GatewayPoller:
         self.inventory: EnsembleInventory | None = None
         self.inverters: tuple[Inverter, ...] | None = None
         self.v1: V1Production | None = None
+        self.secctrl: SecCtrl | None = None
         self._zones_changed = False
 
     @property
@@ -144,10 +149,21 @@ class GatewayPoller:
         if not has_encharge(self.inventory):
             return Readings(readings.production, readings.v1, self.inventory)
         power = await self._optional("ensemble_power", self.client.ensemble_power)
-        secctrl = await self._optional("secctrl", self.client.secctrl)
+        secctrl = await self._secctrl_if_due()
         if secctrl is None:  # state of charge then comes from the per-unit inventory
             await self._read_inventory()
         return Readings(readings.production, readings.v1, self.inventory, power, secctrl)
+
+    async def _secctrl_if_due(self) -> SecCtrl | None:
+        """State of charge and stored energy move by a fraction of a percent a minute: read
+        them once a minute and keep the last reading in between."""
+        now = self._clock()
+        if self._due.due("secctrl", self.schedule.battery_totals_every_s, now):
+            fresh = await self._optional("secctrl", self.client.secctrl)
+            self.secctrl = fresh
+            if fresh is not None:
+                self._due.mark("secctrl", now)
+        return self.secctrl
 
     async def _read_inventory(self) -> None:
         inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
