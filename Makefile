@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench reliability browser clean
+.PHONY: install run test lint bench bench-deps reliability browser clean
 
 install: $(STAMP)
 
@@ -45,6 +45,8 @@ BENCH_STAMP := $(VENV)/.installed-bench
 $(BENCH_STAMP): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	touch $(BENCH_STAMP)
+
+bench-deps: $(BENCH_STAMP)
 
 bench: $(BENCH_STAMP)
 	$(BIN)/python -m bench
