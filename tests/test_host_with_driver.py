@@ -42,6 +42,12 @@ async def host(tmp_path: Path) -> AsyncIterator[tuple[Host, str]]:
         await host.close()
 
 
+async def sign_in(api: httpx.AsyncClient) -> dict[str, str]:
+    """The admin's bearer header for the API."""
+    login = await api.post("/api/token", json={"username": "admin", "password": "admin-password"})
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
 async def attributes(host: Host, target: str, target_id: int) -> dict[str, object]:
     return {n: a.value for n, a in (await host.store.get_attributes(target, target_id)).items()}
 
@@ -154,10 +160,7 @@ async def test_a_new_token_applies_without_restart(host: tuple[Host, str], sim: 
     assert "auth rejected (401)" in str((await attributes(h, "device", device_id))["last_error"])
 
     async with httpx.AsyncClient(base_url=url) as api:
-        login = await api.post(
-            "/api/token", json={"username": "admin", "password": "admin-password"}
-        )
-        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        bearer = await sign_in(api)
         fresh = sim.token_file.read_text()
         reply = await api.put(
             f"/api/attributes/device/{device_id}", json={"token": fresh}, headers=bearer
@@ -174,10 +177,7 @@ async def test_command_through_the_api_refreshes_attributes(
     device_id = await add_envoy(h, sim)
     await eventually(lambda: _has(h, device_id, "online", True))
     async with httpx.AsyncClient(base_url=url) as api:
-        login = await api.post(
-            "/api/token", json={"username": "admin", "password": "admin-password"}
-        )
-        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        bearer = await sign_in(api)
         reply = await api.post(
             "/api/control/command",
             json={"device": "envoy", "action": "get_status"},
@@ -205,10 +205,7 @@ async def test_bad_device_attributes_through_the_api_are_refused_and_change_noth
     h, url = host
     device_id = await add_envoy(h, sim)
     async with httpx.AsyncClient(base_url=url) as api:
-        login = await api.post(
-            "/api/token", json={"username": "admin", "password": "admin-password"}
-        )
-        bearer = {"Authorization": f"Bearer {login.json()['token']}"}
+        bearer = await sign_in(api)
         before = (await api.get(f"/api/attributes/device/{device_id}", headers=bearer)).json()
         for bad in ({"polling_interval": -1}, {"polling_interval": "abc"}, {"token": "oops"}):
             reply = await api.put(f"/api/attributes/device/{device_id}", json=bad, headers=bearer)

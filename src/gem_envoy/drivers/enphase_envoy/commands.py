@@ -26,9 +26,8 @@ from gem_envoy.envoy.paths import (
     TARIFF,
     V1_PRODUCTION,
 )
-from gem_envoy.host.contract import CommandRefused, CommandSpec
+from gem_envoy.host.contract import CommandRefused, CommandSpec, Json
 
-Json = object
 STORAGE_MODES = ("self-consumption", "backup", "economy")
 
 
