@@ -177,7 +177,7 @@ async def _device_set(args: argparse.Namespace, store: Store) -> object:
     if args.label is not None or enabled is not None:
         device = await store.update_device(device.id, label=args.label, enabled=enabled)
     if values:
-        await store.set_attributes("device", device.id, values, history=False)
+        await store.set_attributes("device", device.id, values)
     await bump_generation(store)
     return {"id": device.id, "updated": sorted(values)}
 

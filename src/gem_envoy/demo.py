@@ -52,7 +52,7 @@ async def point_device_at(store: Store, sim: SimServer) -> int:
             DEMO_DEVICE, "enphase_envoy", label="Demo IQ Gateway (simulated)", attributes=values
         )
         return device.id
-    await store.set_attributes("device", device.id, values, history=False)
+    await store.set_attributes("device", device.id, values)
     return device.id
 
 

@@ -11,10 +11,27 @@ import random
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import ClassVar, Protocol
 
-AttributeValue = int | float | str | bool
-Json = object
+from gem_envoy.host.types import AttributeValue, Json
+
+__all__ = [
+    "AttributeSpec",
+    "AttributeValue",
+    "CommandRefused",
+    "CommandSpec",
+    "DeviceConfig",
+    "DeviceError",
+    "Driver",
+    "DriverMetadata",
+    "DriverPage",
+    "DriverWeb",
+    "Json",
+    "Sink",
+    "ZoneConfig",
+]
+
 RETRY_BASE_S = 1.0
 RETRY_JITTER = 0.2
 
@@ -44,6 +61,9 @@ class CommandSpec:
     name: str
     args: tuple[str, ...]
     notes: str
+    # A command that changes the device (a setting, a relay) needs the admin role on every
+    # device, elevated or not; a read needs it only on elevated devices.
+    writes: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,6 +72,29 @@ class AttributeSpec:
     type: str  # "int", "float", "str", "bool"
     description: str
     default: AttributeValue | None = None
+    # Charted over time: the host keeps a history point for each value reported. Counters
+    # and readings say so; settings and bookkeeping (last_poll_ms, port) do not.
+    history: bool = False
+    # The smallest value the driver uses, for forms to hint at (smaller ones are raised).
+    minimum: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DriverPage:
+    """One page of a driver's own web pages, shown as a tab of the host's dashboard."""
+
+    route: str  # the hash route, e.g. "overview" for #/overview
+    title: str  # the tab's text
+    module: str  # the ES module (relative to DriverWeb.directory) that exports mount()
+
+
+@dataclass(frozen=True, slots=True)
+class DriverWeb:
+    """The static files of a driver's pages: the host serves `directory` at
+    /drivers/<driver name>/ and adds a tab per page."""
+
+    directory: Path
+    pages: tuple[DriverPage, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +109,10 @@ class DriverMetadata:
     sample_config: Mapping[str, AttributeValue] = field(default_factory=dict)
     status: str = "stable"
 
+    def history_names(self) -> frozenset[str]:
+        """The device and zone attributes whose values the host charts."""
+        return frozenset(s.name for s in (*self.runtime, *self.zone) if s.history)
+
 
 def _has_type(value: AttributeValue, kind: str) -> bool:
     if isinstance(value, bool):
@@ -77,6 +124,19 @@ def _has_type(value: AttributeValue, kind: str) -> bool:
 class CommandRefused(Exception):
     """A command the driver will not run as asked: unknown, bad arguments, not implemented.
     The message is meant for the person who sent it."""
+
+
+class DeviceError(Exception):
+    """The device failed, or answered in a way the driver cannot use: the message, meant for
+    people, says why. `permanent` marks a failure that retrying cannot fix (a refused
+    credential, unsupported firmware): the host then retries only once per interval.
+
+    Anything else a driver raises is a bug in it, and is reported as one."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.message = message
+        self.permanent = permanent
 
 
 class Sink(Protocol):
@@ -105,6 +165,22 @@ class Driver(ABC):
     def commands(cls) -> tuple[CommandSpec, ...]: ...
 
     @classmethod
+    def web(cls) -> DriverWeb | None:
+        """The driver's own dashboard pages, if it has any."""
+        return None
+
+    @classmethod
+    def command_spec(cls, action: str) -> CommandSpec:
+        """The spec of `action`; CommandRefused naming the known commands otherwise. The one
+        place where an unknown command is refused, before the device is touched."""
+        known = cls.commands()
+        for spec in known:
+            if spec.name == action:
+                return spec
+        names = ", ".join(c.name for c in known)
+        raise CommandRefused(f"unknown command {action!r}; the commands are: {names}")
+
+    @classmethod
     def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
         """Refuse user-set attribute values the driver could never use, before they are
         stored: raise ValueError with a message naming the attribute. The default checks
@@ -120,15 +196,16 @@ class Driver(ABC):
 
     @abstractmethod
     async def connect(self) -> None:
-        """Open what the device needs. Raises on failure; the host retries later."""
+        """Open what the device needs. Raises DeviceError on failure; the host retries."""
 
     @abstractmethod
     async def poll(self) -> None:
-        """Read the device once and report through the sink. Raises on failure."""
+        """Read the device once and report through the sink. Raises DeviceError on failure."""
 
     @abstractmethod
     async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
-        """Run one command of `commands()`. Raises CommandRefused for a bad request."""
+        """Run one command of `commands()` (the host has checked that `action` is one).
+        Raises CommandRefused for a bad request, DeviceError when the device fails."""
 
     @abstractmethod
     async def disconnect(self) -> None: ...
@@ -139,10 +216,11 @@ class Driver(ABC):
 
         Exponential from a second, with jitter so that many devices do not retry in step,
         capped at the polling interval: once a fault clears, values resume within one
-        interval. Drivers return the full interval for failures that retrying cannot fix.
+        interval. A permanent DeviceError waits the full interval: retrying cannot fix it.
         """
-        del error  # the default treats every failure alike
         interval = self.poll_interval_s()
+        if isinstance(error, DeviceError) and error.permanent:
+            return interval
         backoff = RETRY_BASE_S * 2.0 ** max(0, failures - 1)
         return min(interval, backoff) * random.uniform(1 - RETRY_JITTER, 1.0)
 

@@ -12,8 +12,8 @@ import time
 from collections.abc import Mapping
 
 from gem_envoy.host.contract import (
-    CommandRefused,
     DeviceConfig,
+    DeviceError,
     Driver,
     Json,
     Sink,
@@ -27,9 +27,12 @@ RETRY_S = 30.0
 
 
 def describe(exc: BaseException) -> str:
-    """A one-line cause for `last_error`. Library errors carry their own wording."""
+    """A one-line cause for `last_error`: a DeviceError's own words; for anything else (a bug
+    in the driver) its type too, so the log's traceback can be found."""
     text = str(exc).strip()
-    return text if text else type(exc).__name__
+    if isinstance(exc, DeviceError):
+        return text or "the device failed"
+    return f"driver error: {type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
 class DeviceRunner:
@@ -149,7 +152,7 @@ class DeviceRunner:
     # -- commands -------------------------------------------------------------------------
 
     async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
-        self._check_action(action)  # an unknown action costs the device nothing
+        self._driver_class.command_spec(action)  # an unknown action costs the device nothing
         async with self._lock:
             try:
                 driver = await self._connected_driver()
@@ -158,20 +161,18 @@ class DeviceRunner:
                 raise
             return await driver.command(action, args, zone)
 
-    def _check_action(self, action: str) -> None:
-        known = [c.name for c in self._driver_class.commands()]
-        if action not in known:
-            names = ", ".join(known)
-            raise CommandRefused(f"unknown command {action!r}; the commands are: {names}")
-
     # -- health -------------------------------------------------------------------------------
 
     async def _report(
         self, online: bool, error: str, exc: BaseException | None, *, polled: bool = False
     ) -> None:
         if exc is not None and error != self._logged_error:
-            # Logged once per distinct cause, not once per poll.
-            log.warning("device %s: %s", self.config.name, error)
+            # Logged once per distinct cause, not once per poll: a device's own failure as one
+            # line, a bug in its driver with the traceback that finds it.
+            if isinstance(exc, DeviceError):
+                log.warning("device %s: %s", self.config.name, error)
+            else:
+                log.error("device %s: %s", self.config.name, error, exc_info=exc)
             self._logged_error = error
         if online:
             self._logged_error = None

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from gem_envoy.host.contract import AttributeValue
 from gem_envoy.host.events import AttributeChange, EventHub
@@ -11,12 +11,16 @@ from gem_envoy.host.store import Store
 
 
 class StoreSink:
-    """Writes one device's (and its zones') reports to the store, then tells listeners."""
+    """Writes one device's (and its zones') reports to the store, then tells listeners.
+    Only the attributes in `history` (those the driver declares as charted) get history."""
 
-    def __init__(self, store: Store, device_id: int, events: EventHub) -> None:
+    def __init__(
+        self, store: Store, device_id: int, events: EventHub, *, history: Collection[str] = ()
+    ) -> None:
         self._store = store
         self._device_id = device_id
         self._events = events
+        self._history = frozenset(history)
 
     async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None:
         await self._write("device", self._device_id, values)
@@ -29,5 +33,5 @@ class StoreSink:
     ) -> None:
         if not values:
             return
-        await self._store.set_attributes(target_type, target_id, values)
+        await self._store.set_attributes(target_type, target_id, values, history=self._history)
         self._events.publish(AttributeChange(target_type, target_id, dict(values), time.time()))

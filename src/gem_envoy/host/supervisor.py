@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from gem_envoy.host.contract import (
     AttributeValue,
     CommandRefused,
+    CommandSpec,
     DeviceConfig,
     Driver,
     Json,
@@ -99,7 +100,7 @@ class Supervisor:
         return DeviceConfig(
             id=device.id,
             name=device.name,
-            attributes={name: a.value for name, a in attributes.items()},  # type: ignore[misc]
+            attributes={name: a.value for name, a in attributes.items()},
             zones=tuple(ZoneConfig(z.id, z.name, z.address) for z in zones),
         )
 
@@ -124,7 +125,8 @@ class Supervisor:
 
     def _start(self, device: Device, config: DeviceConfig) -> None:
         driver_class = self.drivers[device.driver]
-        sink = StoreSink(self.store, device.id, self.events)
+        charted = driver_class.metadata().history_names()
+        sink = StoreSink(self.store, device.id, self.events, history=charted)
         runner = DeviceRunner(config, driver_class, sink, start_spread=self._start_spread)
         self._runners[device.id] = runner
         if self.polling:
@@ -138,6 +140,13 @@ class Supervisor:
             await asyncio.gather(task, return_exceptions=True)
         elif runner is not None:
             await runner.close()
+
+    def command_spec(self, device: Device, action: str) -> CommandSpec:
+        """The spec of `action` on this device's driver; CommandRefused if it has none."""
+        driver_class = self.drivers.get(device.driver)
+        if driver_class is None:
+            raise CommandRefused(f"device {device.name} has no driver named {device.driver!r}")
+        return driver_class.command_spec(action)
 
     async def command(
         self,

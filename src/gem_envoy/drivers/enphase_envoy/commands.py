@@ -39,7 +39,9 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("get_battery", (), "Encharge inventory + storage controller state. Installer JWT."),
     CommandSpec("get_info", (), "/info fields: firmware, part number, serial, metering."),
-    CommandSpec("set_storage_mode", ("mode",), "Not yet implemented: answers with an error."),
+    CommandSpec(
+        "set_storage_mode", ("mode",), "Not yet implemented: answers with an error.", writes=True
+    ),
 )
 
 
@@ -115,18 +117,15 @@ HANDLERS: dict[str, Callable[[EnvoyClient, Mapping[str, str]], Awaitable[Command
 }
 
 
-def check_arguments(action: str, args: Mapping[str, object]) -> None:
-    """Refuse unknown actions and unexpected arguments before any traffic is sent."""
-    spec = next((c for c in COMMANDS if c.name == action), None)
-    if spec is None:
-        names = ", ".join(c.name for c in COMMANDS)
-        raise CommandRefused(f"unknown command {action!r}; the commands are: {names}")
+def check_arguments(spec: CommandSpec, args: Mapping[str, object]) -> None:
+    """Refuse unexpected arguments before any traffic is sent. (Unknown actions are refused
+    by `Driver.command_spec`, the one place that knows the table's names.)"""
     extra = sorted(set(args) - set(spec.args))
     if extra:
-        raise CommandRefused(f"{action}: unexpected argument(s) {', '.join(extra)}")
+        raise CommandRefused(f"{spec.name}: unexpected argument(s) {', '.join(extra)}")
 
 
 async def run_command(client: EnvoyClient, action: str, args: Mapping[str, str]) -> CommandOutcome:
-    """Run one command. Raises CommandRefused for bad requests, EnvoyError for gateway trouble."""
-    check_arguments(action, args)
+    """Run one command whose arguments were checked. Raises CommandRefused for bad
+    requests, EnvoyError for gateway trouble."""
     return await HANDLERS[action](client, args)

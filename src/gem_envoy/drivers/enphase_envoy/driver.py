@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
@@ -17,7 +18,7 @@ from gem_envoy.drivers.enphase_envoy.settings import (
     check_user_attributes,
 )
 from gem_envoy.envoy.client import EnvoyClient
-from gem_envoy.envoy.errors import AuthRejected, NotPermitted, UnsupportedFirmware
+from gem_envoy.envoy.errors import AuthRejected, EnvoyError, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
 from gem_envoy.host.contract import (
     AttributeSpec,
@@ -25,8 +26,10 @@ from gem_envoy.host.contract import (
     CommandRefused,
     CommandSpec,
     DeviceConfig,
+    DeviceError,
     Driver,
     DriverMetadata,
+    DriverWeb,
     Json,
     Sink,
     ZoneConfig,
@@ -37,28 +40,45 @@ log = logging.getLogger(__name__)
 # Failures that only a person can fix (a new token, a firmware upgrade, a setting).
 PERMANENT_FAILURES = (AuthRejected, NotPermitted, UnsupportedFirmware, InvalidToken)
 
+
+def _reading(name: str, kind: str, description: str) -> AttributeSpec:
+    """A measured value, charted over time."""
+    return AttributeSpec(name, kind, description, history=True)
+
+
 RUNTIME = (
-    AttributeSpec("production_now_w", "int", "Instantaneous PV production."),
-    AttributeSpec("production_today_wh", "int", "Today's production."),
-    AttributeSpec("production_lifetime_wh", "int", "Lifetime production."),
-    AttributeSpec("consumption_now_w", "int", "Whole-home load (CT meter required)."),
-    AttributeSpec("consumption_today_wh", "int", "Today's consumption (CT meter required)."),
-    AttributeSpec("consumption_lifetime_wh", "int", "Lifetime consumption (CT meter required)."),
-    AttributeSpec("net_power_w", "int", "Net power; positive = export, negative = import."),
-    AttributeSpec("inverter_count", "int", "Active microinverters reporting."),
+    _reading("production_now_w", "int", "Instantaneous PV production."),
+    _reading("production_today_wh", "int", "Today's production."),
+    _reading("production_lifetime_wh", "int", "Lifetime production."),
+    _reading("consumption_now_w", "int", "Whole-home load (CT meter required)."),
+    _reading("consumption_today_wh", "int", "Today's consumption (CT meter required)."),
+    _reading("consumption_lifetime_wh", "int", "Lifetime consumption (CT meter required)."),
+    _reading("net_power_w", "int", "Net power; positive = export, negative = import."),
+    _reading("inverter_count", "int", "Active microinverters reporting."),
     AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
-    AttributeSpec("battery_now_w", "int", "Encharge power. Positive = discharging."),
-    AttributeSpec("battery_soc_percent", "float", "Encharge state-of-charge %."),
-    AttributeSpec("battery_capacity_wh", "int", "Encharge stored energy."),
+    _reading("battery_now_w", "int", "Encharge power. Positive = discharging."),
+    _reading("battery_soc_percent", "float", "Encharge state-of-charge %."),
+    _reading("battery_capacity_wh", "int", "Encharge stored energy."),
     AttributeSpec("battery_state", "str", "idle, charging or discharging."),
     AttributeSpec("token_expires_at", "str", "When the JWT expires (from its exp claim)."),
     AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
 )
 ZONE = (
-    AttributeSpec("last_w", "int", "Inverter's last-reported wattage."),
+    _reading("last_w", "int", "Inverter's last-reported wattage."),
     AttributeSpec("max_w", "int", "Inverter's lifetime max wattage."),
     AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
 )
+
+
+@contextmanager
+def device_errors() -> Iterator[None]:
+    """The gateway client's errors, as the host contract's DeviceError (same wording)."""
+    try:
+        yield
+    except EnvoyError as exc:
+        raise DeviceError(exc.message, permanent=isinstance(exc, PERMANENT_FAILURES)) from exc
+    except SettingsError as exc:  # a setting only a person can fix
+        raise DeviceError(str(exc), permanent=True) from exc
 
 
 class EnphaseEnvoyDriver(Driver):
@@ -66,7 +86,8 @@ class EnphaseEnvoyDriver(Driver):
 
     def __init__(self, config: DeviceConfig, sink: Sink) -> None:
         super().__init__(config, sink)
-        self.settings = EnvoySettings.from_attributes(config.attributes)
+        with device_errors():
+            self.settings = EnvoySettings.from_attributes(config.attributes)
         self._client: EnvoyClient | None = None
         self._poller: GatewayPoller | None = None
         self._token_changed = False
@@ -89,6 +110,10 @@ class EnphaseEnvoyDriver(Driver):
         return table.COMMANDS
 
     @classmethod
+    def web(cls) -> DriverWeb | None:
+        return None  # the solar pages move here from the host's shell
+
+    @classmethod
     def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
         check_user_attributes(values)
         if isinstance(values.get("token"), str):
@@ -105,23 +130,31 @@ class EnphaseEnvoyDriver(Driver):
     async def connect(self) -> None:
         s = self.settings
         if self._poller is None:  # a retried connect reuses its client and connection
-            self._client = EnvoyClient.connect_to(
-                s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
-            )
+            self._client = self._open_client()
             self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
-        info = await self._poller.connect()
-        identity = token_attributes(read_claims(s.token))
+        with device_errors():
+            info = await self._poller.connect()
+            identity = token_attributes(read_claims(s.token))
         if s.serial_number != info.serial:
             identity["serial_number"] = info.serial
         self._warn_if_token_for_another_gateway(info.serial)
         await self.sink.device_attributes(identity)
 
+    def _open_client(self) -> EnvoyClient:
+        """The gateway client; tests replace this to serve captures from memory."""
+        s = self.settings
+        return EnvoyClient.connect_to(
+            s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
+        )
+
     async def poll(self) -> None:
         poller = self._require_poller()
-        result = await poller.cycle()
+        with device_errors():
+            result = await poller.cycle()
         result.device.update(self._counters.apply(result.device))
         if self._token_changed:  # a new token has its own type and expiry
-            result.device.update(token_attributes(read_claims(self.settings.token)))
+            with device_errors():
+                result.device.update(token_attributes(read_claims(self.settings.token)))
             self._token_changed = False
         await self.sink.device_attributes(result.device)
         if result.zones is not None:
@@ -132,12 +165,6 @@ class EnphaseEnvoyDriver(Driver):
             await self._client.close()
         self._client = self._poller = None
 
-    def retry_delay_s(self, failures: int, error: BaseException) -> float:
-        # Retrying sooner cannot fix a refused token or firmware; once per interval is enough.
-        if isinstance(error, PERMANENT_FAILURES):
-            return self.poll_interval_s()
-        return super().retry_delay_s(failures, error)
-
     def reconfigure(self, config: DeviceConfig) -> bool:
         new = EnvoySettings.from_attributes(config.attributes)
         old = self.settings
@@ -146,11 +173,11 @@ class EnphaseEnvoyDriver(Driver):
             old.port,
             old.request_timeout_ms,
         )
-        if not reachable_same or self._poller is None:
+        if not reachable_same or self._poller is None or self._client is None:
             return False  # a new address or timeout: the host restarts the driver
         self.config, self.settings = config, new
         if new.token != old.token:
-            self._poller.client.set_token(new.token)
+            self._client.set_token(new.token)
             self._poller.forget_capabilities()
             self._token_changed = True
         self._poller.set_zones(self._zone_addresses())
@@ -160,9 +187,11 @@ class EnphaseEnvoyDriver(Driver):
 
     async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
         text_args = {name: str(value) for name, value in args.items()}
-        table.check_arguments(action, text_args)
-        poller = self._require_poller()
-        outcome = await table.run_command(poller.client, action, text_args)
+        table.check_arguments(self.command_spec(action), text_args)
+        self._require_poller()
+        assert self._client is not None  # connected together with the poller
+        with device_errors():
+            outcome = await table.run_command(self._client, action, text_args)
         if outcome.attributes:
             await self.sink.device_attributes(self._counters.apply(outcome.attributes))
         return outcome.result
@@ -184,7 +213,8 @@ class EnphaseEnvoyDriver(Driver):
                 await self.sink.zone_attributes(zone.id, values)
 
     def _warn_if_token_for_another_gateway(self, serial: str) -> None:
-        audience = read_claims(self.settings.token).audience
+        with device_errors():
+            audience = read_claims(self.settings.token).audience
         if audience and audience != serial:
             log.warning(
                 "device %s: the token was minted for gateway %s, but this gateway is %s; "

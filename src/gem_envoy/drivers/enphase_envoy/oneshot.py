@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from gem_envoy.drivers.enphase_envoy.commands import check_arguments, run_command
 from gem_envoy.drivers.enphase_envoy.derive import token_attributes
+from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
 from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
 from gem_envoy.envoy.client import EnvoyClient
 
@@ -58,7 +59,7 @@ async def poll_once(target: Target, zones: str | None) -> dict[str, object]:
 
 
 async def command_once(target: Target, action: str, args: Mapping[str, str]) -> object:
-    check_arguments(action, args)  # a bad request sends no traffic
+    check_arguments(EnphaseEnvoyDriver.command_spec(action), args)  # a bad request sends nothing
     client = target.client()
     try:
         if action != "get_info":  # get_info reads /info itself

@@ -24,7 +24,11 @@ OPTIONAL = (
     AttributeSpec("port", "int", "HTTPS port. Override only on non-standard installs.", 443),
     AttributeSpec("serial_number", "str", "Gateway serial. Auto-populated from /info."),
     AttributeSpec(
-        "polling_interval", "int", "Telemetry poll interval (ms). Hard floor 5000 ms.", 30000
+        "polling_interval",
+        "int",
+        "Telemetry poll interval (ms). Hard floor 5000 ms.",
+        DEFAULT_INTERVAL_MS,
+        minimum=MIN_INTERVAL_MS,
     ),
     AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000),
 )

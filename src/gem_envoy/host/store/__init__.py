@@ -2,13 +2,13 @@
 
 from .models import (
     Attribute,
+    AttributeValue,
     ConflictError,
     Device,
     NotFoundError,
     SchemaError,
     StoreError,
     ValidationError,
-    Value,
     Zone,
 )
 from .store import DEFAULT_RETENTION_DAYS, HISTORY_RETENTION_KEY, Store
@@ -17,6 +17,7 @@ __all__ = [
     "DEFAULT_RETENTION_DAYS",
     "HISTORY_RETENTION_KEY",
     "Attribute",
+    "AttributeValue",
     "ConflictError",
     "Device",
     "NotFoundError",
@@ -24,6 +25,5 @@ __all__ = [
     "Store",
     "StoreError",
     "ValidationError",
-    "Value",
     "Zone",
 ]

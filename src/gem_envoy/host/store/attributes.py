@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Collection
 
 from ..secrets import KeyRing, SecretError, is_secure
 from .codec import decode, encode, history_point, seal, unseal
 from .devices import check_target
-from .models import Attribute, NotFoundError, Value
+from .models import Attribute, AttributeValue, NotFoundError
 
 _KEY = "target_type = ? AND target_id = ? AND name = ?"
 
@@ -19,8 +20,8 @@ def set_attributes(
     conn: sqlite3.Connection,
     keyring: KeyRing,
     target: tuple[str, int],
-    values: dict[str, Value | None],
-    history: bool,
+    values: dict[str, AttributeValue | None],
+    history: Collection[str],
 ) -> None:
     check_target(conn, *target)
     now = time.time()
@@ -30,7 +31,7 @@ def set_attributes(
             conn.execute(f"DELETE FROM attributes WHERE {_KEY}", (*target, name))
             continue
         _upsert(conn, keyring, target, name, value, now)
-        point = history_point(name, value) if history else None
+        point = history_point(name, value) if name in history else None
         if point is not None:
             conn.execute(
                 "INSERT INTO attribute_history (target_type, target_id, name, ts, value)"
@@ -44,7 +45,7 @@ def _upsert(
     keyring: KeyRing,
     target: tuple[str, int],
     name: str,
-    value: Value,
+    value: AttributeValue,
     now: float,
 ) -> None:
     kind, text = encode(value)

@@ -6,13 +6,11 @@ value column holds only ciphertext.
 
 from __future__ import annotations
 
-import json
-
 from ..secrets import KeyRing, is_secure
-from .models import Value
+from .models import AttributeValue
 
 
-def type_of(value: Value) -> str:
+def type_of(value: AttributeValue) -> str:
     # bool first: it is a subclass of int.
     if isinstance(value, bool):
         return "bool"
@@ -23,7 +21,7 @@ def type_of(value: Value) -> str:
     return "str"
 
 
-def encode(value: Value) -> tuple[str, str]:
+def encode(value: AttributeValue) -> tuple[str, str]:
     """(type, text) for a value already checked by `validate.check_value`."""
     kind = type_of(value)
     if kind == "bool":
@@ -34,16 +32,13 @@ def encode(value: Value) -> tuple[str, str]:
     return kind, str(value)
 
 
-def decode(kind: str, text: str) -> object:
+def decode(kind: str, text: str) -> AttributeValue:
     if kind == "bool":
         return text == "true"
     if kind == "int":
         return int(text)
     if kind == "float":
         return float(text)
-    if kind == "json":
-        # Not written by this version; reserved in the schema for structured values.
-        return json.loads(text)
     return text
 
 
@@ -56,7 +51,7 @@ def unseal(keyring: KeyRing, name: str, text: str) -> str:
     return keyring.decrypt(text) if is_secure(name) else text
 
 
-def history_point(name: str, value: Value) -> float | None:
+def history_point(name: str, value: AttributeValue) -> float | None:
     """The chart value of `value`, or None if it does not belong in history."""
     if isinstance(value, bool) or not isinstance(value, int | float) or is_secure(name):
         return None

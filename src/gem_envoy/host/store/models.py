@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
 
-Value = int | float | str | bool
-"""An attribute value. `set_attributes` also takes None, meaning "delete this attribute"."""
+from gem_envoy.host.types import TARGET_TYPES, AttributeValue, TargetType
 
-TargetType = Literal["device", "zone"]
-TARGET_TYPES: tuple[TargetType, ...] = ("device", "zone")
+__all__ = ["TARGET_TYPES", "AttributeValue", "TargetType"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +33,8 @@ class Attribute:
 
     name: str
     type: str
-    value: object
-    previous: object
+    value: AttributeValue
+    previous: AttributeValue | None
     updated_at: float
     secure: bool
 

@@ -12,7 +12,7 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
@@ -20,7 +20,7 @@ from types import TracebackType
 from ..secrets import KeyRing
 from . import accounts, config, devices, schema
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
-from .models import Attribute, Device, StoreError, ValidationError, Value, Zone
+from .models import Attribute, AttributeValue, Device, StoreError, ValidationError, Zone
 from .validate import (
     check_attribute_name,
     check_commands,
@@ -133,7 +133,7 @@ class Store:
         label: str = "",
         enabled: bool = True,
         elevated: bool = False,
-        attributes: Mapping[str, Value] | None = None,
+        attributes: Mapping[str, AttributeValue] | None = None,
     ) -> Device:
         """Create a device and its initial attributes, all in one transaction."""
         row = (
@@ -150,10 +150,10 @@ class Store:
         self,
         conn: sqlite3.Connection,
         row: tuple[str, str, str, bool, bool],
-        values: dict[str, Value | None],
+        values: dict[str, AttributeValue | None],
     ) -> Device:
         device_id = devices.insert_device(conn, *row)
-        attribute_sql.set_attributes(conn, self._keyring, ("device", device_id), values, True)
+        attribute_sql.set_attributes(conn, self._keyring, ("device", device_id), values, ())
         return devices.get_device(conn, device_id)
 
     async def update_device(
@@ -165,8 +165,10 @@ class Store:
         driver: str | None = None,
         enabled: bool | None = None,
         elevated: bool | None = None,
+        attributes: Mapping[str, AttributeValue | None] | None = None,
     ) -> Device:
-        """Change the given fields (None leaves a field as it is)."""
+        """Change the given fields (None leaves a field as it is) and set `attributes`
+        (a None value deletes one), all in one transaction: all of it, or nothing."""
         check_id("device id", device_id)
         changes: dict[str, object] = {}
         if name is not None:
@@ -179,8 +181,21 @@ class Store:
             changes["enabled"] = check_flag("enabled", enabled)
         if elevated is not None:
             changes["elevated"] = check_flag("elevated", elevated)
-        job = partial(devices.update_device, device_id=device_id, changes=changes)
+        values = check_values(attributes or {}, allow_none=True)
+        job = partial(self._change_device, device_id=device_id, changes=changes, values=values)
         return await self._write(job)
+
+    def _change_device(
+        self,
+        conn: sqlite3.Connection,
+        device_id: int,
+        changes: dict[str, object],
+        values: dict[str, AttributeValue | None],
+    ) -> Device:
+        device = devices.update_device(conn, device_id, changes)
+        if values:
+            attribute_sql.set_attributes(conn, self._keyring, ("device", device_id), values, ())
+        return device
 
     async def delete_device(self, device_id: int) -> None:
         """Delete the device with its zones, and the attributes and history of both."""
@@ -197,27 +212,64 @@ class Store:
         check_id("zone id", zone_id)
         return await self._read(partial(devices.get_zone, zone_id=zone_id))
 
-    async def add_zone(self, device_id: int, name: str, address: str = "") -> Zone:
+    async def add_zone(
+        self,
+        device_id: int,
+        name: str,
+        address: str = "",
+        *,
+        attributes: Mapping[str, AttributeValue] | None = None,
+    ) -> Zone:
+        """Create a zone and its initial attributes in one transaction."""
         check_id("device id", device_id)
+        row = (check_name("zone name", name), check_text("zone address", address))
+        values = check_values(attributes or {}, allow_none=False)
+        job = partial(self._insert_zone, device_id=device_id, row=row, values=values)
+        return await self._write(job)
+
+    def _insert_zone(
+        self,
+        conn: sqlite3.Connection,
+        device_id: int,
+        row: tuple[str, str],
+        values: dict[str, AttributeValue | None],
+    ) -> Zone:
+        zone = devices.insert_zone(conn, device_id, *row)
+        attribute_sql.set_attributes(conn, self._keyring, ("zone", zone.id), values, ())
+        return zone
+
+    async def update_zone(
+        self,
+        zone_id: int,
+        *,
+        name: str | None = None,
+        address: str | None = None,
+        attributes: Mapping[str, AttributeValue | None] | None = None,
+    ) -> Zone:
+        """Change the given fields and set `attributes`, all in one transaction."""
+        check_id("zone id", zone_id)
+        checked_name = None if name is None else check_name("zone name", name)
+        checked_address = None if address is None else check_text("zone address", address)
+        values = check_values(attributes or {}, allow_none=True)
         job = partial(
-            devices.insert_zone,
-            device_id=device_id,
-            name=check_name("zone name", name),
-            address=check_text("zone address", address),
+            self._change_zone,
+            zone_id=zone_id,
+            fields=(checked_name, checked_address),
+            values=values,
         )
         return await self._write(job)
 
-    async def update_zone(
-        self, zone_id: int, *, name: str | None = None, address: str | None = None
+    def _change_zone(
+        self,
+        conn: sqlite3.Connection,
+        zone_id: int,
+        fields: tuple[str | None, str | None],
+        values: dict[str, AttributeValue | None],
     ) -> Zone:
-        check_id("zone id", zone_id)
-        job = partial(
-            devices.update_zone,
-            zone_id=zone_id,
-            name=None if name is None else check_name("zone name", name),
-            address=None if address is None else check_text("zone address", address),
-        )
-        return await self._write(job)
+        zone = devices.update_zone(conn, zone_id, *fields)
+        if values:
+            attribute_sql.set_attributes(conn, self._keyring, ("zone", zone_id), values, ())
+        return zone
 
     async def delete_zone(self, zone_id: int) -> None:
         """Delete the zone with its attributes and history."""
@@ -230,25 +282,24 @@ class Store:
         self,
         target_type: str,
         target_id: int,
-        values: Mapping[str, Value | None],
+        values: Mapping[str, AttributeValue | None],
         *,
-        history: bool = True,
+        history: Collection[str] = (),
     ) -> None:
         """Set several attributes of a device or zone in one transaction.
 
         A value of None deletes that attribute (its history stays). Secure names are
-        stored encrypted; int and float values of other names are added to the history
-        when `history` is true.
+        stored encrypted. The int and float values of the names in `history` (those the
+        driver declares as charted) are also added to the history.
         """
         target = (check_target_type(target_type), check_id("target id", target_id))
         checked = check_values(values, allow_none=True)
-        history = check_flag("history", history)
         job = partial(
             attribute_sql.set_attributes,
             keyring=self._keyring,
             target=target,
             values=checked,
-            history=history,
+            history=frozenset(history),
         )
         await self._write(job)
 

@@ -8,7 +8,7 @@ import unicodedata
 from collections.abc import Mapping, Sequence
 
 from ..users import ROLES
-from .models import TARGET_TYPES, TargetType, ValidationError, Value
+from .models import TARGET_TYPES, AttributeValue, TargetType, ValidationError
 
 MAX_NAME = 100
 MAX_TEXT = 64 * 1024
@@ -80,7 +80,7 @@ def check_attribute_name(name: object) -> str:
     return name
 
 
-def check_value(name: str, value: object) -> Value:
+def check_value(name: str, value: object) -> AttributeValue:
     if isinstance(value, bool | str):
         if isinstance(value, str):
             _check_storable(f"attribute {name!r}", value, MAX_TEXT)
@@ -98,10 +98,10 @@ def check_value(name: str, value: object) -> Value:
     )
 
 
-def check_values(values: object, *, allow_none: bool) -> dict[str, Value | None]:
+def check_values(values: object, *, allow_none: bool) -> dict[str, AttributeValue | None]:
     if not isinstance(values, Mapping):
         raise ValidationError("attributes must be a mapping of name to value")
-    checked: dict[str, Value | None] = {}
+    checked: dict[str, AttributeValue | None] = {}
     for name, value in values.items():
         key = check_attribute_name(name)
         if value is None and allow_none:
