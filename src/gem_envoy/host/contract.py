@@ -26,6 +26,7 @@ __all__ = [
     "Driver",
     "DriverMetadata",
     "DriverPage",
+    "DriverRegistry",
     "DriverWeb",
     "Json",
     "Sink",
@@ -228,3 +229,7 @@ class Driver(ABC):
         """Take new attributes or zones without a restart if possible; False asks the host to
         restart the driver instead."""
         return False
+
+
+DriverRegistry = Mapping[str, type[Driver]]
+"""The drivers a host can run, by the name a device's `driver` field uses."""

@@ -13,10 +13,12 @@ import uvicorn
 
 from gem_envoy import __version__
 from gem_envoy.host.api import ApiContext, create_app
+from gem_envoy.host.contract import DriverRegistry
+from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import Store
-from gem_envoy.host.supervisor import DriverRegistry, Supervisor
+from gem_envoy.host.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,11 @@ class Host:
     store: Store
     supervisor: Supervisor
     events: EventHub
+
+    @property
+    def devices(self) -> DeviceService:
+        """Changes to devices and zones, each reloading the device's driver at once."""
+        return DeviceService(self.store, self.supervisor.drivers, self.supervisor.reload)
 
     @classmethod
     async def open(cls, db_path: Path, drivers: DriverRegistry, *, polling: bool = True) -> Host:
@@ -44,7 +51,7 @@ class Host:
         await self.store.close()
 
     def api_context(self) -> ApiContext:
-        return ApiContext(self.store, self.supervisor, self.events, __version__)
+        return ApiContext(self.store, self.supervisor, self.devices, self.events, __version__)
 
     async def prune_forever(self) -> None:
         while True:

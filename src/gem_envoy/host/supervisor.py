@@ -7,22 +7,20 @@ import logging
 from collections.abc import Mapping
 
 from gem_envoy.host.contract import (
-    AttributeValue,
     CommandRefused,
     CommandSpec,
     DeviceConfig,
-    Driver,
+    DriverRegistry,
     Json,
     ZoneConfig,
 )
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.sink import StoreSink
-from gem_envoy.host.store import Device, NotFoundError, Store, ValidationError
+from gem_envoy.host.store import Device, NotFoundError, Store
 
 log = logging.getLogger(__name__)
 
-DriverRegistry = Mapping[str, type[Driver]]
 # A setting other processes bump after editing devices, so a running host picks edits up.
 CONFIG_GENERATION = "config_generation"
 CONFIG_WATCH_S = 5.0
@@ -75,16 +73,6 @@ class Supervisor:
             self._start_spread = index / len(targets)
             await self.reload(device_id)
         self._start_spread = 0.0
-
-    def check_attributes(self, driver: str, values: Mapping[str, AttributeValue]) -> None:
-        """Raise ValidationError when `driver` could never use these user-set values."""
-        driver_class = self.drivers.get(driver)
-        if driver_class is None or not values:
-            return
-        try:
-            driver_class.check_attributes(values)
-        except ValueError as exc:
-            raise ValidationError(str(exc)) from None
 
     async def stop(self) -> None:
         for device_id in list(self._runners):

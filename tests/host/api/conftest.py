@@ -23,6 +23,7 @@ from gem_envoy.host.contract import (
     AttributeSpec,
     CommandRefused,
     CommandSpec,
+    DeviceError,
     DeviceConfig,
     Driver,
     DriverMetadata,
@@ -30,6 +31,7 @@ from gem_envoy.host.contract import (
     Sink,
     ZoneConfig,
 )
+from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import Store
@@ -52,12 +54,14 @@ class FakeDriver(Driver):
         self.polls = 0
         self.polled = asyncio.Event()
         self.configs = [config]
+        self.actions: list[str] = []  # the commands that reached this driver
         type(self).instances.append(self)
 
     @classmethod
     def metadata(cls) -> DriverMetadata:
         interval = AttributeSpec("poll_interval_s", "float", "seconds between polls", 0.2)
-        return DriverMetadata("fake", required=(), optional=(interval,), runtime=(), zone=())
+        polls = AttributeSpec("polls", "int", "polls so far", history=True)
+        return DriverMetadata("fake", required=(), optional=(interval,), runtime=(polls,), zone=())
 
     @classmethod
     def commands(cls) -> tuple[CommandSpec, ...]:
@@ -66,6 +70,8 @@ class FakeDriver(Driver):
             CommandSpec("report", ("values",), "writes values through the sink"),
             CommandSpec("fail", (), "fails like an unreachable gateway"),
             CommandSpec("leak", (), "answers with the device token, as a careless driver might"),
+            CommandSpec("crash", (), "a bug in the driver: raises a plain RuntimeError"),
+            CommandSpec("switch", ("on",), "changes the device", writes=True),
         )
 
     def poll_interval_s(self) -> float:
@@ -82,6 +88,7 @@ class FakeDriver(Driver):
         self.polled.set()
 
     async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
+        self.actions.append(action)
         if action == "echo":
             return {"device": self.config.name, "args": dict(args), "zone": zone and zone.id}
         if action == "report":
@@ -91,9 +98,13 @@ class FakeDriver(Driver):
             return {"reported": sorted(values)}
         token = self.config.attributes.get("token")
         if action == "fail":
-            raise ConnectionError(f"401 from https://gw.local/auth?token={token}\nretrying later")
+            raise DeviceError(f"401 from https://gw.local/auth?token={token}\nretrying later")
         if action == "leak":
             return {"token": token, "note": f"sent Bearer {token}"}
+        if action == "crash":
+            raise RuntimeError("driver bug: list index out of range")
+        if action == "switch":
+            return {"switched": args.get("on")}
         raise CommandRefused(f"unknown command {action!r}; this driver knows echo and report")
 
     async def disconnect(self) -> None:
@@ -215,6 +226,7 @@ async def host(tmp_path: Path, template_db: Path) -> AsyncIterator[Host]:
     context = ApiContext(
         store=store,
         supervisor=supervisor,
+        devices=DeviceService(store, supervisor.drivers, supervisor.reload),
         events=events,
         version="9.9.9-test",
         sessions=Sessions(clock=clock),

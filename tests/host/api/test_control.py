@@ -6,6 +6,8 @@ from __future__ import annotations
 import asyncio
 import time
 
+import pytest
+
 from .conftest import FakeDriver, Host
 
 
@@ -38,7 +40,7 @@ async def test_unknown_action_is_400_naming_the_drivers_commands(host: Host) -> 
     answer = await host.user.post("/api/control/command", json={"device": "meter", "action": "x"})
     assert answer.status_code == 400
     assert answer.json() == {
-        "error": "unknown command 'x'; the commands are: echo, report, fail, leak"
+        "error": "unknown command 'x'; the commands are: echo, report, fail, leak, crash, switch"
     }
 
 
@@ -63,6 +65,50 @@ async def test_command_errors(host: Host) -> None:
         "/api/control/command", json={"device": "meter", "action": "fail"}
     )
     assert answer.json() == {"error": "401 from https://gw.local/auth?token=********"}
+
+
+async def test_a_device_failure_is_502_and_one_log_line(
+    host: Host, caplog: pytest.LogCaptureFixture
+) -> None:
+    await host.add_device("meter")
+    answer = await host.admin.post(
+        "/api/control/command", json={"device": "meter", "action": "fail"}
+    )
+    assert answer.status_code == 502
+    failures = [r for r in caplog.records if "command 'fail' failed" in r.getMessage()]
+    assert len(failures) == 1
+    assert failures[0].exc_info is None  # the device's trouble: no traceback
+
+
+async def test_a_driver_bug_is_500_with_its_traceback_in_the_log(
+    host: Host, caplog: pytest.LogCaptureFixture
+) -> None:
+    await host.add_device("meter")
+    answer = await host.admin.post(
+        "/api/control/command", json={"device": "meter", "action": "crash"}
+    )
+    assert answer.status_code == 500
+    assert answer.json() == {"error": "internal error"}  # nothing of the bug's insides
+    bugs = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+    assert len(bugs) == 1
+    assert "command 'crash' raised" in bugs[0].getMessage()
+    assert "list index out of range" in caplog.text  # the traceback names the bug
+
+
+async def test_a_writing_command_needs_the_admin_role_on_any_device(host: Host) -> None:
+    device = await host.add_device("meter")  # not elevated: users may read it
+    refused = await host.user.post(
+        "/api/control/command", json={"device": "meter", "action": "switch", "on": True}
+    )
+    assert refused.status_code == 403
+    assert "admin role" in refused.json()["error"]
+    read = await host.user.post("/api/control/command", json={"device": "meter", "action": "echo"})
+    assert read.status_code == 200
+    allowed = await host.admin.post(
+        "/api/control/command", json={"device": "meter", "action": "switch", "on": True}
+    )
+    assert allowed.json() == {"switched": True}
+    assert host.driver_of(device["id"]).actions == ["echo", "switch"]  # the refused one: never
 
 
 async def test_attribute_edits_reach_the_running_driver_without_a_restart(host: Host) -> None:
@@ -108,7 +154,7 @@ async def test_driver_commands_are_listed(host: Host) -> None:
     assert (await host.user.get("/api/drivers")).json() == ["fake"]
     rows = (await host.user.get("/api/drivers/fake/commands")).json()
     assert {"name": "echo", "args": ["text"], "notes": "answers with its arguments"} in rows
-    assert [row["name"] for row in rows] == ["echo", "fail", "leak", "report"]
+    assert [row["name"] for row in rows] == ["crash", "echo", "fail", "leak", "report", "switch"]
 
 
 async def test_health_counts_online_devices(host: Host) -> None:

@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 
 from gem_envoy.host.api.ratelimit import LoginLimiter
 from gem_envoy.host.api.sessions import Sessions
+from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.store import Store
 from gem_envoy.host.supervisor import Supervisor
@@ -21,6 +22,7 @@ KEEPALIVE_S = 15.0
 class ApiContext:
     store: Store
     supervisor: Supervisor
+    devices: DeviceService  # every change of a device or zone goes through it
     events: EventHub
     version: str
     sessions: Sessions = field(default_factory=Sessions)

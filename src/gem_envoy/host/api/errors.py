@@ -27,6 +27,13 @@ _STORE_STATUS: tuple[tuple[type[StoreError], int], ...] = (
 )
 
 
+def documented(*codes: int) -> dict[int | str, dict[str, object]]:
+    """The OpenAPI `responses` of a route that may answer these error statuses."""
+    return {
+        code: {"content": {"application/json": {"example": {"error": "..."}}}} for code in codes
+    }
+
+
 def error_response(
     status_code: int, message: str, headers: Mapping[str, str] | None = None
 ) -> JSONResponse:

@@ -13,28 +13,25 @@ from pydantic import JsonValue
 
 from gem_envoy.host.api.auth import AdminSession, CurrentSession, current_session, is_admin
 from gem_envoy.host.api.context import ApiContext, Context
-from gem_envoy.host.api.redact import scrubbed_errors, secret_values
+from gem_envoy.host.api.errors import documented
 from gem_envoy.host.api.schemas import AttributeDetail, Attributes
 from gem_envoy.host.api.sessions import Session
-from gem_envoy.host.api.targets import TargetType, owning_device
 from gem_envoy.host.secrets import mask
 from gem_envoy.host.store import Attribute
+from gem_envoy.host.types import AttributeValue, TargetType
 
 router = APIRouter(
     prefix="/api/attributes", tags=["attributes"], dependencies=[Depends(current_session)]
 )
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"content": {"application/json": {"example": {"error": "..."}}}}
-    for code in (403, 404, 422)
-}
+_ERRORS = documented(403, 404, 422)
 
 
-def _shown(value: object, attribute: Attribute) -> JsonValue:
+def _shown(value: AttributeValue | None, attribute: Attribute) -> JsonValue:
     if value is None:
         return None
     if attribute.secure:
         return mask(str(value))
-    return value  # type: ignore[return-value]  # the store hands out JSON-able values only
+    return value
 
 
 def _visible(attributes: dict[str, Attribute], session: Session) -> dict[str, Attribute]:
@@ -55,7 +52,7 @@ async def _values(
 async def get_attributes(
     target_type: TargetType, target_id: int, session: CurrentSession, ctx: Context
 ) -> dict[str, JsonValue]:
-    await owning_device(ctx, target_type, target_id)
+    await ctx.devices.owning_device(target_type, target_id)
     return await _values(ctx, target_type, target_id, session)
 
 
@@ -63,7 +60,7 @@ async def get_attributes(
 async def get_details(
     target_type: TargetType, target_id: int, session: CurrentSession, ctx: Context
 ) -> dict[str, AttributeDetail]:
-    await owning_device(ctx, target_type, target_id)
+    await ctx.devices.owning_device(target_type, target_id)
     attributes = await ctx.store.get_attributes(target_type, target_id)
     return {
         name: AttributeDetail(
@@ -85,13 +82,7 @@ async def set_attributes(
     ctx: Context,
 ) -> dict[str, JsonValue]:
     """Set the given attributes (others are kept); answers all attributes as GET does."""
-    device_id = await owning_device(ctx, target_type, target_id)
-    with scrubbed_errors(secret_values(values)):
-        if target_type == "device":
-            driver = (await ctx.store.get_device(device_id)).driver
-            ctx.supervisor.check_attributes(driver, values)
-        await ctx.store.set_attributes(target_type, target_id, values)
-    await ctx.supervisor.reload(device_id)
+    await ctx.devices.set_attributes(target_type, target_id, values)
     return await _values(ctx, target_type, target_id, session)
 
 
@@ -101,7 +92,5 @@ async def set_attributes(
 async def delete_attribute(
     target_type: TargetType, target_id: int, name: str, _: AdminSession, ctx: Context
 ) -> Response:
-    device_id = await owning_device(ctx, target_type, target_id)
-    await ctx.store.delete_attribute(target_type, target_id, name)
-    await ctx.supervisor.reload(device_id)
+    await ctx.devices.delete_attribute(target_type, target_id, name)
     return Response(status_code=status.HTTP_204_NO_CONTENT)

@@ -11,11 +11,11 @@ from fastapi.responses import JSONResponse
 
 from gem_envoy.host.api.auth import CurrentSession, current_session, is_admin
 from gem_envoy.host.api.context import ApiContext, Context
-from gem_envoy.host.api.errors import error_response
-from gem_envoy.host.api.redact import redact, redact_text, stored_secrets
+from gem_envoy.host.api.errors import documented, error_response
 from gem_envoy.host.api.schemas import CommandRequest, CommandRow
 from gem_envoy.host.api.sessions import Session
 from gem_envoy.host.contract import CommandRefused, CommandSpec, DeviceError
+from gem_envoy.host.redact import redact, redact_text, stored_secrets
 from gem_envoy.host.store import Device, StoreError
 
 log = logging.getLogger(__name__)
@@ -25,10 +25,7 @@ router = APIRouter(prefix="/api", tags=["control"], dependencies=[Depends(curren
 # A command that has not answered by then is reported as device trouble rather than left
 # holding the client (and the device's lock) forever.
 COMMAND_TIMEOUT_S = 120.0
-_ERRORS: dict[int | str, dict[str, object]] = {
-    code: {"content": {"application/json": {"example": {"error": "..."}}}}
-    for code in (400, 403, 404, 502, 504)
-}
+_ERRORS = documented(400, 403, 404, 502, 504)
 
 
 @router.post("/control/command", responses=_ERRORS)

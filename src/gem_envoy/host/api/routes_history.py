@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Query
 from gem_envoy.host.api.auth import current_session
 from gem_envoy.host.api.context import Context
 from gem_envoy.host.api.schemas import HistoryOut
-from gem_envoy.host.api.targets import TargetType, owning_device
+from gem_envoy.host.types import TargetType
 
 router = APIRouter(prefix="/api/history", tags=["history"], dependencies=[Depends(current_session)])
 
@@ -34,7 +34,7 @@ async def history(
 ) -> HistoryOut:
     """Points with since <= ts <= until (default: the last 24 hours), at most 2000 of them:
     longer series are averaged over equal time buckets."""
-    await owning_device(ctx, target_type, target_id)
+    await ctx.devices.owning_device(target_type, target_id)  # 404 for a missing target
     start = time.time() - DEFAULT_SPAN_S if since is None else since
     points = await ctx.store.history(target_type, target_id, name, start, until)
     return HistoryOut(points=downsample(points, MAX_POINTS))

@@ -186,3 +186,46 @@ class CommandRequest(BaseModel):
 
     def arguments(self) -> dict[str, JsonValue]:
         return dict(self.model_extra or {})
+
+
+# -- drivers -------------------------------------------------------------------------------
+
+
+class AttributeSpecOut(BaseModel):
+    name: str
+    type: str = Field(description='"int", "float", "str" or "bool"')
+    description: str
+    default: bool | int | float | str | None
+    history: bool = Field(description="whether the host charts its values")
+    minimum: int | float | None = Field(description="the smallest value the driver uses")
+    secure: bool = Field(description="a secret: stored encrypted, never shown back")
+
+
+class CommandSpecOut(BaseModel):
+    name: str
+    args: list[str]
+    notes: str
+    writes: bool = Field(description="changes the device: needs the admin role")
+
+
+class DriverPageOut(BaseModel):
+    route: str = Field(description="the page's hash route: #/<route>")
+    title: str
+    module: str = Field(description="URL of the ES module that exports mount(main, ctx)")
+
+
+class DriverOut(BaseModel):
+    """A driver's metadata, commands and pages: what a page needs to offer it."""
+
+    name: str
+    device_type: str
+    status: str
+    required: list[AttributeSpecOut]
+    optional: list[AttributeSpecOut]
+    runtime: list[AttributeSpecOut]
+    zone: list[AttributeSpecOut]
+    sample_config: dict[str, bool | int | float | str] = Field(
+        description="an example device's attributes, secure ones masked"
+    )
+    commands: list[CommandSpecOut]
+    pages: list[DriverPageOut]
