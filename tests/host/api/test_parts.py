@@ -9,7 +9,7 @@ from starlette.types import Receive, Scope, Send
 
 from gem_envoy.host.api import LoginLimiter, Sessions
 from gem_envoy.host.api.query_token import QueryTokenMiddleware
-from gem_envoy.host.api.redact import redact
+from gem_envoy.host.redact import redact
 from gem_envoy.host.api.routes_history import downsample
 from gem_envoy.host.secrets import MASK
 
