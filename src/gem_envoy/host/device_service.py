@@ -9,7 +9,7 @@ service watches. A refused change names its cause with any secret it quoted mask
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
 from gem_envoy.host.contract import DriverRegistry
@@ -98,6 +98,20 @@ class DeviceService:
             zone = await self.store.add_zone(device.id, name, address, attributes=values)
         await self._changed(device.id)
         return zone
+
+    async def add_zones(self, device_ref: int | str, zones: Sequence[tuple[str, str]]) -> int:
+        """Add several (name, address) zones, then reload the device once; returns how
+        many were added. Stops at the first refused zone, keeping those added before it."""
+        device = await self.store.get_device(device_ref)
+        added = 0
+        try:
+            for name, address in zones:
+                await self.store.add_zone(device.id, name, address)
+                added += 1
+        finally:
+            if added:
+                await self._changed(device.id)
+        return added
 
     async def update_zone(
         self,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Iterator
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -110,3 +111,24 @@ async def serving(host: Host, listen_host: str, listen_port: int) -> AsyncIterat
         prune_task.cancel()
         watch_task.cancel()
         await asyncio.gather(serve_task, prune_task, watch_task, return_exceptions=True)
+
+
+Announce = Callable[["Host", int], Awaitable[None]]  # the host and the port it listens on
+
+
+async def serve_until_stopped(
+    db_path: Path, drivers: DriverRegistry, listen_host: str, listen_port: int, announce: Announce
+) -> None:
+    """The host process (`run` and `demo`): serve until SIGINT or SIGTERM, then close cleanly.
+    `announce` runs once the API accepts connections (port 0 = any free port)."""
+    host = await Host.open(db_path, drivers)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        async with serving(host, listen_host, listen_port) as server:
+            await announce(host, bound_port(server))
+            await stop.wait()
+    finally:
+        await host.close()

@@ -13,6 +13,11 @@ import binascii
 import hashlib
 import hmac
 import os
+import secrets
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store hashes with this module; only the bootstrap needs the store
+    from gem_envoy.host.store import Store
 
 ADMIN = "admin"
 USER = "user"
@@ -27,6 +32,27 @@ _HASH_BYTES = 32
 # A stored hash chooses its own cost; cap it so a tampered row cannot exhaust memory/CPU.
 _MAX_MEMORY = 64 * 1024 * 1024
 _MAX_P = 16
+
+
+ADMIN_NAME = "admin"
+ADMIN_PASSWORD_ENV = "GEM_ENVOY_ADMIN_PASSWORD"
+
+
+async def ensure_admin(store: Store, *, reset: bool = False) -> str | None:
+    """The first start's user `admin` (role admin), with the password from
+    $GEM_ENVOY_ADMIN_PASSWORD or a new random one; returns that password when it set one.
+
+    Without `reset`, a store that has users is left alone. With it (the demo), `admin` gets
+    the password whether or not it exists."""
+    users = dict(await store.list_users())
+    if users and not reset:
+        return None
+    password = os.environ.get(ADMIN_PASSWORD_ENV) or secrets.token_urlsafe(12)
+    if ADMIN_NAME in users:
+        await store.set_password(ADMIN_NAME, password)
+    else:
+        await store.add_user(ADMIN_NAME, password, ADMIN)
+    return password
 
 
 def hash_password(password: str) -> str:

@@ -10,49 +10,40 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import os
-import secrets
 from pathlib import Path
 
-from gem_envoy.cli_host import ADMIN_PASSWORD_ENV, serve_until_stopped
-from gem_envoy.host.service import Host
-from gem_envoy.host.store import NotFoundError, Store
-from gem_envoy.host.users import ADMIN
+from gem_envoy.cli.parsing import parse_listen
+from gem_envoy.drivers import DRIVERS
+from gem_envoy.host.device_service import DeviceService
+from gem_envoy.host.service import Host, serve_until_stopped
+from gem_envoy.host.store import NotFoundError
+from gem_envoy.host.types import AttributeValue
+from gem_envoy.host.users import ensure_admin
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
 
 log = logging.getLogger(__name__)
 
 DEMO_DEVICE = "envoy"
+DRIVER = "enphase_envoy"
 DEMO_INTERVAL_MS = 10_000
 TOKEN_LIFETIME_S = 365 * 24 * 3600
 
 
-async def admin_password(store: Store) -> str:
-    """The demo's admin password: $GEM_ENVOY_ADMIN_PASSWORD, else a new random one."""
-    password = os.environ.get(ADMIN_PASSWORD_ENV) or secrets.token_urlsafe(12)
-    if any(name == "admin" for name, _ in await store.list_users()):
-        await store.set_password("admin", password)
-    else:
-        await store.add_user("admin", password, ADMIN)
-    return password
-
-
-async def point_device_at(store: Store, sim: SimServer) -> int:
+async def point_device_at(devices: DeviceService, sim: SimServer) -> int:
     """Create the demo device, or re-point it at this run's simulator (new port, new token)."""
-    values: dict[str, int | str] = {
+    values: dict[str, AttributeValue] = {
         "ip": sim.host,
         "port": sim.port,
         "token": sim.mint_token("installer", TOKEN_LIFETIME_S),
         "polling_interval": DEMO_INTERVAL_MS,
     }
     try:
-        device = await store.get_device(DEMO_DEVICE)
+        device = await devices.store.get_device(DEMO_DEVICE)
     except NotFoundError:
-        device = await store.add_device(
-            DEMO_DEVICE, "enphase_envoy", label="Demo IQ Gateway (simulated)", attributes=values
-        )
+        label = "Demo IQ Gateway (simulated)"
+        device = await devices.create(DEMO_DEVICE, DRIVER, label=label, attributes=values)
         return device.id
-    await store.set_attributes("device", device.id, values)
+    await devices.update(device.id, attributes=values)
     return device.id
 
 
@@ -61,13 +52,12 @@ async def add_inverter_zones(host: Host, device_id: int) -> int:
     result = await host.supervisor.command(device_id, "get_inverters", {})
     serials = result.get("serials", []) if isinstance(result, dict) else []
     known = {z.address for z in await host.store.list_zones(device_id)}
-    added = 0
-    for number, serial in enumerate(serials, start=1):
-        if serial not in known:
-            await host.store.add_zone(device_id, f"Inverter {number}", serial)
-            added += 1
-    await host.supervisor.reload(device_id)
-    return added
+    zones = [
+        (f"Inverter {number}", serial)
+        for number, serial in enumerate(serials, start=1)
+        if serial not in known
+    ]
+    return await host.devices.add_zones(device_id, zones)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -76,18 +66,18 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 async def run_demo(db: str, listen: str) -> None:
+    listen_host, listen_port = parse_listen(listen)
     sim = await start_simulator(SimOptions(inverters=12, cts=True, battery=True))
     try:
-        setup = await Host.open(Path(db), {}, polling=False)
+        setup = await Host.open(Path(db), DRIVERS, polling=False)
         try:
-            password = await admin_password(setup.store)
-            device_id = await point_device_at(setup.store, sim)
+            password = await ensure_admin(setup.store, reset=True)
+            device_id = await point_device_at(setup.devices, sim)
         finally:
             await setup.close()
 
         async def announce(host: Host, port: int) -> None:
             zones = await add_inverter_zones(host, device_id)
-            listen_host = listen.rpartition(":")[0].strip("[]")
             print(f"simulated gateway on {sim.url} (serial {sim.serial})")
             print(f"device {DEMO_DEVICE!r} (id {device_id}) polls it every "
                   f"{DEMO_INTERVAL_MS // 1000} s; {zones} zone(s) added")  # fmt: skip
@@ -95,7 +85,7 @@ async def run_demo(db: str, listen: str) -> None:
             print(f"REST API on http://{listen_host}:{port}/api/ (same users)")
             print("Ctrl-C to stop", flush=True)
 
-        await serve_until_stopped(db, listen, announce)
+        await serve_until_stopped(Path(db), DRIVERS, listen_host, listen_port, announce)
     finally:
         await sim.close()
 

@@ -1,7 +1,8 @@
 """The host verbs of `gem-envoy`: run, device, zone, user, console.
 
-They all work on one database (`--db`). Edits made here reach a running service within a
-few seconds: the service watches a generation counter that these verbs bump.
+They all work on one database (`--db`). Edits made here go through the host's DeviceService,
+as the REST API's do, and reach a running service within a few seconds: it watches a
+generation counter that these verbs bump.
 """
 
 from __future__ import annotations
@@ -9,157 +10,73 @@ from __future__ import annotations
 import argparse
 import asyncio
 import getpass
-import json
 import os
-import secrets
-import signal
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from gem_envoy.cli.output import print_json, shown
+from gem_envoy.cli.parsing import parse_listen, parse_pairs, typed_by_driver
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.console import Gem, run_console
-from gem_envoy.host.contract import AttributeValue
-from gem_envoy.host.secrets import is_secure, mask
-from gem_envoy.host.service import Host, bound_port, serving
+from gem_envoy.host.device_service import DeviceService
+from gem_envoy.host.service import Host, serve_until_stopped
 from gem_envoy.host.store import Store
 from gem_envoy.host.supervisor import bump_generation
-from gem_envoy.host.users import ADMIN, ROLES
+from gem_envoy.host.users import ROLES, ensure_admin
 
 DEFAULT_DB = "var/gem-envoy.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
-ADMIN_PASSWORD_ENV = "GEM_ENVOY_ADMIN_PASSWORD"
 PASSWORD_ENV = "GEM_ENVOY_PASSWORD"
 
-
-class CliError(Exception):
-    """A request the host verbs cannot act on; the message says why."""
+StoreVerb = Callable[[argparse.Namespace, DeviceService], Awaitable[object]]
 
 
-def parse_listen(text: str) -> tuple[str, int]:
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit() or not 0 <= int(port) < 65536:
-        raise CliError(f"--listen must be HOST:PORT, e.g. 127.0.0.1:8080, not {text!r}")
-    return host.strip("[]"), int(port)
-
-
-def typed_value(driver: str, name: str, text: str) -> AttributeValue:
-    """A NAME=VALUE from the command line, typed by the driver's attribute table."""
-    if text.startswith("@"):  # token=@FILE keeps secrets out of argv and shell history
-        try:
-            return Path(text[1:]).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise CliError(f"cannot read {name} from {text[1:]}: {exc.strerror}") from None
-    driver_class = DRIVERS.get(driver)
-    specs = {}
-    if driver_class is not None:
-        meta = driver_class.metadata()
-        specs = {s.name: s.type for s in (*meta.required, *meta.optional)}
-    kind = specs.get(name, "str")
-    if kind == "int":
-        try:
-            return int(text)
-        except ValueError:
-            raise CliError(f"{name} must be a whole number, not {text!r}") from None
-    if kind == "float":
-        try:
-            return float(text)
-        except ValueError:
-            raise CliError(f"{name} must be a number, not {text!r}") from None
-    return text
-
-
-def parse_pairs(driver: str, pairs: Sequence[str]) -> dict[str, AttributeValue]:
-    values: dict[str, AttributeValue] = {}
-    for pair in pairs:
-        name, sep, text = pair.partition("=")
-        if not sep or not name:
-            raise CliError(f"attributes are NAME=VALUE (or NAME=@FILE), not {pair!r}")
-        values[name] = typed_value(driver, name, text)
-    return values
-
-
-def check_values(driver: str, values: Mapping[str, AttributeValue]) -> None:
-    """The driver's own checks, so that nothing unusable is stored."""
-    driver_class = DRIVERS.get(driver)
-    if driver_class is not None:
-        try:
-            driver_class.check_attributes(values)
-        except ValueError as exc:
-            raise CliError(str(exc)) from None
-
-
-def shown(values: Mapping[str, object]) -> dict[str, object]:
-    return {k: mask(str(v)) if is_secure(k) else v for k, v in values.items()}
-
-
-async def with_store(db: str, work: Callable[[Store], Awaitable[object]]) -> object:
+async def with_devices(db: str, work: StoreVerb, args: argparse.Namespace) -> object:
+    """Run `work` on the database's device service; a change bumps the generation."""
     host = await Host.open(Path(db), DRIVERS, polling=False)
+    store = host.store
+
+    async def changed(device_id: int) -> None:
+        del device_id  # a running service reloads every device
+        await bump_generation(store)
+
     try:
-        return await work(host.store)
+        return await work(args, DeviceService(store, DRIVERS, changed))
     finally:
         await host.close()
-
-
-async def ensure_admin(store: Store) -> str | None:
-    """Create the elevated user `admin` on first start; returns its password if it was made."""
-    if await store.list_users():
-        return None
-    password = os.environ.get(ADMIN_PASSWORD_ENV) or secrets.token_urlsafe(12)
-    await store.add_user("admin", password, ADMIN)
-    return password
 
 
 # -- run --------------------------------------------------------------------------------------
 
 
-async def serve_until_stopped(
-    db: str, listen: str, announce: Callable[[Host, int], Awaitable[None]]
-) -> None:
-    listen_host, listen_port = parse_listen(listen)
-    host = await Host.open(Path(db), DRIVERS)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with serving(host, listen_host, listen_port) as server:
-            await announce(host, bound_port(server))
-            await stop.wait()
-    finally:
-        await host.close()
-
-
 def cmd_run(args: argparse.Namespace) -> int:
+    listen_host, listen_port = parse_listen(args.listen)
+
     async def announce(host: Host, port: int) -> None:
         password = await ensure_admin(host.store)
-        listen_host = parse_listen(args.listen)[0]
         print(f"gem-envoy host on http://{listen_host}:{port}/  (database {args.db})", flush=True)
         if password:
             print(f"created user admin with password {password}", flush=True)
 
-    asyncio.run(serve_until_stopped(args.db, args.listen, announce))
+    asyncio.run(serve_until_stopped(Path(args.db), DRIVERS, listen_host, listen_port, announce))
     return 0
 
 
 # -- device / zone / user -------------------------------------------------------------------
 
 
-async def _device_add(args: argparse.Namespace, store: Store) -> object:
-    if args.driver not in DRIVERS:
-        raise CliError(f"unknown driver {args.driver!r}; known: {', '.join(DRIVERS)}")
-    values = parse_pairs(args.driver, args.attributes)
-    check_values(args.driver, values)
-    device = await store.add_device(
+async def _device_add(args: argparse.Namespace, devices: DeviceService) -> object:
+    values = parse_pairs(args.attributes, typed_by_driver(DRIVERS, args.driver))
+    device = await devices.create(
         args.name, args.driver, label=args.label or "", elevated=args.elevated, attributes=values
     )
-    await bump_generation(store)
     return {"id": device.id, "name": device.name}
 
 
-async def _device_list(args: argparse.Namespace, store: Store) -> object:
+async def _device_list(args: argparse.Namespace, devices: DeviceService) -> object:
     rows = []
-    for device in await store.list_devices():
-        attrs = await store.get_attributes("device", device.id)
+    for device in await devices.store.list_devices():
+        attrs = await devices.store.get_attributes("device", device.id)
         row: dict[str, object] = {
             "id": device.id, "name": device.name, "label": device.label,
             "driver": device.driver, "enabled": device.enabled, "elevated": device.elevated,
@@ -169,34 +86,26 @@ async def _device_list(args: argparse.Namespace, store: Store) -> object:
     return rows
 
 
-async def _device_set(args: argparse.Namespace, store: Store) -> object:
-    device = await store.get_device(args.device)
-    values = parse_pairs(device.driver, args.attributes)
-    check_values(device.driver, values)
+async def _device_set(args: argparse.Namespace, devices: DeviceService) -> object:
+    device = await devices.store.get_device(args.device)
+    values = parse_pairs(args.attributes, typed_by_driver(DRIVERS, device.driver))
     enabled = {"enable": True, "disable": False}.get(args.state or "")
-    if args.label is not None or enabled is not None:
-        device = await store.update_device(device.id, label=args.label, enabled=enabled)
-    if values:
-        await store.set_attributes("device", device.id, values)
-    await bump_generation(store)
+    await devices.update(device.id, label=args.label, enabled=enabled, attributes=values)
     return {"id": device.id, "updated": sorted(values)}
 
 
-async def _device_rm(args: argparse.Namespace, store: Store) -> object:
-    device = await store.get_device(args.device)
-    await store.delete_device(device.id)
-    await bump_generation(store)
+async def _device_rm(args: argparse.Namespace, devices: DeviceService) -> object:
+    device = await devices.delete(args.device)
     return {"deleted": device.id}
 
 
-async def _zone_add(args: argparse.Namespace, store: Store) -> object:
-    device = await store.get_device(args.device)
-    zone = await store.add_zone(device.id, args.name, args.address)
-    await bump_generation(store)
+async def _zone_add(args: argparse.Namespace, devices: DeviceService) -> object:
+    zone = await devices.add_zone(args.device, args.name, args.address)
     return {"id": zone.id, "device": zone.device, "name": zone.name, "address": zone.address}
 
 
-async def _zone_list(args: argparse.Namespace, store: Store) -> object:
+async def _zone_list(args: argparse.Namespace, devices: DeviceService) -> object:
+    store: Store = devices.store
     device_id = (await store.get_device(args.device)).id if args.device else None
     return [
         {"id": z.id, "device": z.device, "name": z.name, "address": z.address}
@@ -204,19 +113,18 @@ async def _zone_list(args: argparse.Namespace, store: Store) -> object:
     ]
 
 
-async def _zone_rm(args: argparse.Namespace, store: Store) -> object:
-    await store.delete_zone(args.zone)
-    await bump_generation(store)
-    return {"deleted": args.zone}
+async def _zone_rm(args: argparse.Namespace, devices: DeviceService) -> object:
+    zone = await devices.delete_zone(args.zone)
+    return {"deleted": zone.id}
 
 
-async def _user_add(args: argparse.Namespace, store: Store) -> object:
+async def _user_add(args: argparse.Namespace, devices: DeviceService) -> object:
     password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {args.name}: ")
-    await store.add_user(args.name, password, args.role)
+    await devices.store.add_user(args.name, password, args.role)
     return {"user": args.name, "role": args.role}
 
 
-STORE_VERBS: dict[str, Callable[[argparse.Namespace, Store], Awaitable[object]]] = {
+STORE_VERBS: dict[str, StoreVerb] = {
     "device add": _device_add, "device list": _device_list, "device set": _device_set,
     "device rm": _device_rm, "zone add": _zone_add, "zone list": _zone_list,
     "zone rm": _zone_rm, "user add": _user_add,
@@ -225,8 +133,7 @@ STORE_VERBS: dict[str, Callable[[argparse.Namespace, Store], Awaitable[object]]]
 
 def cmd_store_verb(args: argparse.Namespace) -> int:
     verb = STORE_VERBS[f"{args.verb} {args.action}"]
-    result = asyncio.run(with_store(args.db, lambda store: verb(args, store)))
-    print(json.dumps(result, indent=2, default=str))
+    print_json(asyncio.run(with_devices(args.db, verb, args)))
     return 0
 
 
