@@ -33,7 +33,7 @@ async def test_concurrent_writes_all_land_while_reads_go_on(
     async def write(task: int) -> None:
         for i in range(WRITES_PER_TASK):
             values = {f"t{task}_{i}": i, "counter": task * WRITES_PER_TASK + i}
-            await store.set_attributes("device", device.id, values)
+            await store.set_attributes("device", device.id, values, history=("counter",))
 
     async def read() -> None:
         while not done.is_set():
@@ -55,7 +55,7 @@ async def test_concurrent_writes_all_land_while_reads_go_on(
 
 async def test_writes_are_applied_in_submission_order(store: Store) -> None:
     device = await store.add_device("envoy", "d")
-    calls = [store.set_attributes("device", device.id, {"n": n}) for n in range(50)]
+    calls = [store.set_attributes("device", device.id, {"n": n}, history=("n",)) for n in range(50)]
     await asyncio.gather(*calls)
     got = (await store.get_attributes("device", device.id))["n"]
     assert (got.value, got.previous) == (49, 48)

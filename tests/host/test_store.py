@@ -10,18 +10,21 @@ import pytest
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import (
     HISTORY_RETENTION_KEY,
+    AttributeValue,
     ConflictError,
     Device,
     NotFoundError,
     Store,
     StoreError,
     ValidationError,
-    Value,
     Zone,
 )
 from tests.host.conftest import count, snapshot
 
 DAY = 86400.0
+
+
+CHARTED = ("power",)  # the attributes these tests chart, as a driver would declare
 
 
 async def test_device_round_trip(store: Store) -> None:
@@ -108,13 +111,22 @@ async def test_zone_names_are_unique_per_device(store: Store) -> None:
     assert [z.name for z in await store.list_zones(one.id)] == [zone.name, "west"]
 
 
+async def test_initial_and_unlisted_attributes_get_no_history(store: Store) -> None:
+    device = await store.add_device("envoy", "d", attributes={"power": 1})
+    await store.set_attributes("device", device.id, {"power": 2, "energy": 3})
+    await store.set_attributes("device", device.id, {"power": 4, "energy": 5}, history=CHARTED)
+    assert [v for _, v in await store.history("device", device.id, "power", 0)] == [4.0]
+    assert await store.history("device", device.id, "energy", 0) == []
+
+
 async def test_deleting_a_device_takes_everything_of_it(store: Store, db_path: Path) -> None:
-    keep = await store.add_device("keep", "d", attributes={"power": 1})
+    keep = await store.add_device("keep", "d")
+    await store.set_attributes("device", keep.id, {"power": 1}, history=CHARTED)
     keep_zone = await store.add_zone(keep.id, "z")
-    await store.set_attributes("zone", keep_zone.id, {"power": 2})
+    await store.set_attributes("zone", keep_zone.id, {"power": 2}, history=CHARTED)
     device = await store.add_device("gone", "d", attributes={"power": 3, "api_token": "t"})
     zone = await store.add_zone(device.id, "z")
-    await store.set_attributes("zone", zone.id, {"power": 4, "label": "x"})
+    await store.set_attributes("zone", zone.id, {"power": 4, "label": "x"}, history=CHARTED)
 
     await store.delete_device(device.id)
 
@@ -136,9 +148,10 @@ async def test_deleting_a_device_takes_everything_of_it(store: Store, db_path: P
 async def test_deleting_a_zone_takes_its_attributes_and_history(
     store: Store, db_path: Path
 ) -> None:
-    device = await store.add_device("envoy", "d", attributes={"power": 1})
+    device = await store.add_device("envoy", "d")
+    await store.set_attributes("device", device.id, {"power": 1}, history=CHARTED)
     zone = await store.add_zone(device.id, "z")
-    await store.set_attributes("zone", zone.id, {"power": 2})
+    await store.set_attributes("zone", zone.id, {"power": 2}, history=CHARTED)
     await store.delete_zone(zone.id)
     assert count(db_path, "attributes") == 1
     assert count(db_path, "attribute_history") == 1
@@ -154,15 +167,17 @@ async def test_ids_of_deleted_devices_are_not_reused(store: Store) -> None:
 
 async def test_attributes_keep_their_previous_value(store: Store) -> None:
     device = await store.add_device("envoy", "d")
-    await store.set_attributes("device", device.id, {"power": 1})
+    await store.set_attributes("device", device.id, {"power": 1}, history=CHARTED)
     first = (await store.get_attributes("device", device.id))["power"]
     assert (first.value, first.previous, first.type, first.secure) == (1, None, "int", False)
-    await store.set_attributes("device", device.id, {"power": 2})
-    await store.set_attributes("device", device.id, {"power": 2})  # unchanged: previous stays
+    await store.set_attributes("device", device.id, {"power": 2}, history=CHARTED)
+    await store.set_attributes(
+        "device", device.id, {"power": 2}, history=CHARTED
+    )  # unchanged: previous stays
     second = (await store.get_attributes("device", device.id))["power"]
     assert (second.value, second.previous) == (2, 1)
     assert second.updated_at >= first.updated_at
-    await store.set_attributes("device", device.id, {"power": "off"})
+    await store.set_attributes("device", device.id, {"power": "off"}, history=CHARTED)
     third = (await store.get_attributes("device", device.id))["power"]
     assert (third.value, third.type, third.previous) == ("off", "str", 2)
     assert type(third.previous) is int
@@ -177,7 +192,8 @@ async def test_secure_attributes_come_back_decrypted_and_flagged(store: Store) -
 
 
 async def test_none_deletes_an_attribute_but_keeps_its_history(store: Store, db_path: Path) -> None:
-    device = await store.add_device("envoy", "d", attributes={"power": 5, "host": "h"})
+    device = await store.add_device("envoy", "d", attributes={"host": "h"})
+    await store.set_attributes("device", device.id, {"power": 5}, history=CHARTED)
     await store.set_attributes("device", device.id, {"power": None, "absent": None})
     assert list(await store.get_attributes("device", device.id)) == ["host"]
     assert count(db_path, "attribute_history") == 1
@@ -206,7 +222,7 @@ async def test_attributes_need_an_existing_target(store: Store) -> None:
 
 async def test_history_holds_only_numeric_non_secure_values(store: Store) -> None:
     device = await store.add_device("envoy", "d")
-    values: dict[str, Value] = {
+    values: dict[str, AttributeValue] = {
         "power": 5,
         "energy": 1.5,
         "on": True,
@@ -214,8 +230,8 @@ async def test_history_holds_only_numeric_non_secure_values(store: Store) -> Non
         "api_token": 7,
     }
     start = time.time()
-    await store.set_attributes("device", device.id, values)
-    await store.set_attributes("device", device.id, {"power": 6}, history=False)
+    await store.set_attributes("device", device.id, values, history=(*CHARTED, *values))
+    await store.set_attributes("device", device.id, {"power": 6})  # not charted this time
     for name in ("on", "state", "api_token"):
         assert await store.history("device", device.id, name, 0) == []
     [(ts, value)] = await store.history("device", device.id, "power", 0)
@@ -227,7 +243,7 @@ async def test_history_window(store: Store) -> None:
     device = await store.add_device("envoy", "d")
     stamps = []
     for power in range(3):
-        await store.set_attributes("device", device.id, {"power": power})
+        await store.set_attributes("device", device.id, {"power": power}, history=CHARTED)
         [(ts, _)] = (await store.history("device", device.id, "power", 0))[-1:]
         stamps.append(ts)
     window = await store.history("device", device.id, "power", stamps[1], stamps[1])
@@ -236,11 +252,12 @@ async def test_history_window(store: Store) -> None:
 
 
 async def test_prune_history_uses_the_retention_setting(store: Store, db_path: Path) -> None:
-    device = await store.add_device("envoy", "d", attributes={"power": 1})
+    device = await store.add_device("envoy", "d")
+    await store.set_attributes("device", device.id, {"power": 1}, history=CHARTED)
     now = time.time()
     assert await store.prune_history(now + 29 * DAY) == 0
     assert await store.prune_history(now + 31 * DAY) == 1
-    await store.set_attributes("device", device.id, {"power": 2})
+    await store.set_attributes("device", device.id, {"power": 2}, history=CHARTED)
     await store.set_setting(HISTORY_RETENTION_KEY, "0.5")
     assert await store.prune_history(now + 0.25 * DAY) == 0
     assert await store.prune_history(now + 1 * DAY) == 1
@@ -333,7 +350,11 @@ async def test_invalid_attributes_change_nothing(
 
 async def test_big_values_at_the_limits_are_accepted(store: Store) -> None:
     device = await store.add_device("envoy", "d")
-    values: dict[str, Value] = {"a" * 64: "é" * (32 * 1024), "low": -(2**63), "high": 2**63 - 1}
+    values: dict[str, AttributeValue] = {
+        "a" * 64: "é" * (32 * 1024),
+        "low": -(2**63),
+        "high": 2**63 - 1,
+    }
     await store.set_attributes("device", device.id, values)
     got = await store.get_attributes("device", device.id)
     assert {name: a.value for name, a in got.items()} == values

@@ -33,9 +33,9 @@ class Target:
         )
 
 
-def identity_attributes(poller: GatewayPoller) -> dict[str, object]:
+def identity_attributes(client: EnvoyClient, poller: GatewayPoller) -> dict[str, object]:
     """Attributes that come from /info and the token rather than from telemetry."""
-    attrs: dict[str, object] = dict(token_attributes(poller.client.claims))
+    attrs: dict[str, object] = dict(token_attributes(client.claims))
     if poller.info is not None:
         attrs["serial_number"] = poller.info.serial
     return attrs
@@ -52,7 +52,7 @@ async def poll_once(target: Target, zones: str | None) -> dict[str, object]:
         )
         await poller.connect()
         result = await poller.cycle()
-        device = identity_attributes(poller) | dict(result.device)
+        device = identity_attributes(client, poller) | dict(result.device)
         return {"device": device, "zones": result.zones or {}}
     finally:
         await client.close()

@@ -20,6 +20,7 @@ from types import TracebackType
 from ..secrets import KeyRing
 from . import accounts, config, devices, schema
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
+from .dbthread import DbThread, Job, T
 from .models import Attribute, AttributeValue, Device, StoreError, ValidationError, Zone
 from .validate import (
     check_attribute_name,
@@ -35,7 +36,7 @@ from .validate import (
     check_text,
     check_values,
 )
-from .writer import DbThread, Job, T, Writer
+from .writer import Writer
 
 log = logging.getLogger(__name__)
 

@@ -1,81 +1,19 @@
-"""The database threads: one connection per thread, one queue in front of the writer.
+"""The one queue in front of the writer thread.
 
 Every write becomes a job on one asyncio queue, consumed by one task that runs the jobs
-one after another on the single writer thread, each in its own transaction. Writers never
-contend for SQLite's lock, and no sqlite3 object ever leaves the thread that made it.
-Reads run on a second thread with a read-only connection; thanks to WAL they see the last
-committed state while a write is in progress.
+one after another on the single writer thread (a `DbThread`), each in its own transaction.
+Writers never contend for SQLite's lock. Reads do not come here: they run on the reader
+thread (see `dbthread`), which thanks to WAL sees the last committed state meanwhile.
 """
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic
 
+from .dbthread import DbThread, Job, T
 from .models import StoreError
-
-T = TypeVar("T")
-Job = Callable[[sqlite3.Connection], T]
-
-
-class DbThread:
-    """One sqlite3 connection, created, used and closed on one dedicated thread."""
-
-    def __init__(self, name: str, connect: Callable[[], sqlite3.Connection]) -> None:
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._connect = connect
-        self._conn: sqlite3.Connection | None = None  # touched only on the thread
-
-    async def start(self) -> None:
-        try:
-            await self._run(self._open)
-        except BaseException:
-            self._executor.shutdown(wait=False)
-            raise
-
-    async def transaction(self, begin: str, job: Job[T]) -> T:
-        """Run `job` on the thread inside BEGIN .. COMMIT; any error rolls it all back."""
-        return await self._run(lambda: self._transact(begin, job))
-
-    async def close(self) -> None:
-        try:
-            await self._run(self._close)
-        finally:
-            self._executor.shutdown(wait=True)
-
-    async def _run(self, call: Callable[[], T]) -> T:
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, call)
-
-    def _open(self) -> None:
-        self._conn = self._connect()
-
-    def _close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
-
-    def _transact(self, begin: str, job: Job[T]) -> T:
-        conn = self._conn
-        if conn is None:
-            raise StoreError("the store is closed")
-        try:
-            conn.execute(begin)
-            try:
-                result = job(conn)
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise StoreError(f"database error: {exc}") from exc
-        return result
 
 
 @dataclass(slots=True)
