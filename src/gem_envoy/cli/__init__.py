@@ -22,6 +22,7 @@ from gem_envoy.cli.host_verbs import add_host_verbs
 from gem_envoy.cli.parsing import UsageError
 from gem_envoy.envoy.errors import EnvoyError
 from gem_envoy.host.contract import CommandRefused, DeviceError
+from gem_envoy.host.redact import LOG_SCRUBBER
 from gem_envoy.host.secrets import SecretError
 from gem_envoy.host.store import StoreError
 from gem_envoy.sim import cli as sim_cli
@@ -61,8 +62,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except UsageError as exc:
         print(f"gem-envoy: {exc}", file=sys.stderr)
         return 2
-    except FAILURES as exc:
-        print(f"gem-envoy: {exc}", file=sys.stderr)
+    except FAILURES as exc:  # may quote what a gateway said: never with a secret in it
+        print(f"gem-envoy: {LOG_SCRUBBER.redact(str(exc))}", file=sys.stderr)
         return 1
     except OSError as exc:  # e.g. the API port is taken
         print(f"gem-envoy: {exc.strerror or exc}", file=sys.stderr)

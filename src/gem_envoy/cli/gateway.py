@@ -8,6 +8,7 @@ import asyncio
 from gem_envoy.cli.output import print_json
 from gem_envoy.cli.parsing import TOKEN_ENV, UsageError, parse_pairs, read_token
 from gem_envoy.drivers.enphase_envoy.oneshot import Target, command_once, poll_once
+from gem_envoy.host.redact import redact, secret_texts
 
 
 def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
@@ -29,14 +30,21 @@ def _target(args: argparse.Namespace) -> Target:
     return Target(args.ip, args.port, args.timeout_ms / 1000.0, read_token(args.token_file))
 
 
+def _print_masked(result: object, target: Target) -> None:
+    """What the gateway answered, without the token in it should the gateway echo it."""
+    print_json(redact(result, secret_texts(target.token)))
+
+
 def cmd_poll(args: argparse.Namespace) -> int:
-    print_json(asyncio.run(poll_once(_target(args), args.zones)))
+    target = _target(args)
+    _print_masked(asyncio.run(poll_once(target, args.zones)), target)
     return 0
 
 
 def cmd_command(args: argparse.Namespace) -> int:
     action_args = {name: str(value) for name, value in parse_pairs(args.args).items()}
-    print_json(asyncio.run(command_once(_target(args), args.action, action_args)))
+    target = _target(args)
+    _print_masked(asyncio.run(command_once(target, args.action, action_args)), target)
     return 0
 
 

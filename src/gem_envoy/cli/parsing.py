@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 from gem_envoy.host.contract import DriverRegistry
+from gem_envoy.host.redact import LOG_SCRUBBER, secret_texts
 from gem_envoy.host.types import AttributeValue
 
 TOKEN_ENV = "GEM_ENVOY_TOKEN"
@@ -33,12 +34,15 @@ def read_secret_file(path: str, what: str) -> str:
 
 
 def read_token(token_file: str | None) -> str:
-    """The gateway token from `--token-file`, else from $GEM_ENVOY_TOKEN."""
+    """The gateway token from `--token-file`, else from $GEM_ENVOY_TOKEN. From here on it
+    is masked in every log line and error this process prints."""
     if token_file:
-        return read_secret_file(token_file, "token")
-    token = os.environ.get(TOKEN_ENV, "").strip()
+        token = read_secret_file(token_file, "token")
+    else:
+        token = os.environ.get(TOKEN_ENV, "").strip()
     if not token:
         raise UsageError(f"no token: give --token-file FILE or set {TOKEN_ENV}")
+    LOG_SCRUBBER.add(secret_texts(token))
     return token
 
 

@@ -7,12 +7,18 @@ from collections.abc import Collection, Mapping
 
 from gem_envoy.host.contract import AttributeValue
 from gem_envoy.host.events import AttributeChange, EventHub
+from gem_envoy.host.redact import redact_text
+from gem_envoy.host.secrets import is_secure
 from gem_envoy.host.store import Store
 
 
 class StoreSink:
     """Writes one device's (and its zones') reports to the store, then tells listeners.
-    Only the attributes in `history` (those the driver declares as charted) get history."""
+    Only the attributes in `history` (those the driver declares as charted) get history.
+
+    Text from a device is never trusted to be free of the device's own secrets (a hostile
+    device at the gateway's address may echo the token it was sent): every secret in
+    `secrets` is masked in text values before they are stored or published."""
 
     def __init__(
         self, store: Store, device_id: int, events: EventHub, *, history: Collection[str] = ()
@@ -21,6 +27,7 @@ class StoreSink:
         self._device_id = device_id
         self._events = events
         self._history = frozenset(history)
+        self.secrets: frozenset[str] = frozenset()  # set by the supervisor from the config
 
     async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None:
         await self._write("device", self._device_id, values)
@@ -33,5 +40,16 @@ class StoreSink:
     ) -> None:
         if not values:
             return
-        await self._store.set_attributes(target_type, target_id, values, history=self._history)
-        self._events.publish(AttributeChange(target_type, target_id, dict(values), time.time()))
+        clean = self._masked(values)
+        await self._store.set_attributes(target_type, target_id, clean, history=self._history)
+        self._events.publish(AttributeChange(target_type, target_id, clean, time.time()))
+
+    def _masked(self, values: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+        if not self.secrets:
+            return dict(values)
+        return {
+            name: redact_text(value, self.secrets)
+            if isinstance(value, str) and not is_secure(name)  # a secure value is the secret
+            else value
+            for name, value in values.items()
+        }

@@ -15,6 +15,7 @@ from gem_envoy.host.contract import (
     ZoneConfig,
 )
 from gem_envoy.host.events import EventHub
+from gem_envoy.host.redact import LOG_SCRUBBER, stored_secrets
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import Device, NotFoundError, Store
@@ -41,6 +42,7 @@ class Supervisor:
         # Without polling (the console), drivers only connect to answer commands.
         self.polling = polling
         self._runners: dict[int, DeviceRunner] = {}
+        self._sinks: dict[int, StoreSink] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._start_spread = 0.0
 
@@ -108,14 +110,24 @@ class Supervisor:
         runner = self._runners.get(device_id)
         if runner is None:
             self._start(device, config)
-        else:
+        await self._learn_secrets(device)
+        if runner is not None:
             await runner.update(config)
+
+    async def _learn_secrets(self, device: Device) -> None:
+        """Mask the device's secrets (current and previous) in whatever it reports and in
+        every log line, before its driver runs with them."""
+        secrets = stored_secrets(await self.store.get_attributes("device", device.id))
+        sink = self._sinks[device.id]
+        sink.secrets = sink.secrets | secrets  # an old token echoed back stays masked too
+        LOG_SCRUBBER.add(secrets)
 
     def _start(self, device: Device, config: DeviceConfig) -> None:
         driver_class = self.drivers[device.driver]
         charted = driver_class.metadata().history_names()
         sink = StoreSink(self.store, device.id, self.events, history=charted)
         runner = DeviceRunner(config, driver_class, sink, start_spread=self._start_spread)
+        self._sinks[device.id] = sink
         self._runners[device.id] = runner
         if self.polling:
             self._tasks[device.id] = asyncio.create_task(runner.run(), name=f"device-{device.id}")
@@ -123,6 +135,7 @@ class Supervisor:
     async def _stop(self, device_id: int) -> None:
         task = self._tasks.pop(device_id, None)
         runner = self._runners.pop(device_id, None)
+        self._sinks.pop(device_id, None)
         if task is not None:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)

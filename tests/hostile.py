@@ -1,0 +1,40 @@
+"""A device at the gateway's address that turns the driver's own words against it.
+
+It wraps the simulator's handler (the seam `tests/sim/test_fault_seam.py` shows), so it
+speaks TLS and HTTP like a gateway while it echoes the token it was sent back in places the
+driver stores, logs or answers: the serial and firmware of /info, an error body. Nothing
+real does this on purpose; anything that takes over the gateway's address could.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from gem_envoy.sim.http import Exchange, Handler, Request, Response, json_response
+from gem_envoy.sim.payloads import info_xml
+
+
+@dataclass
+class EchoingGateway:
+    token: str = ""
+    # "echo": a D7 gateway whose serial, firmware and error bodies quote the token;
+    # "d5": an old-firmware answer whose firmware string quotes it (the driver refuses it).
+    mode: str = "echo"
+
+    def info(self) -> bytes:
+        if self.mode == "d5":
+            body = info_xml("122233", f"D5.0.34 {self.token}", 0)
+            return body.replace(b"<web-tokens>true", b"<web-tokens>false")
+        return info_xml(f"SN-{self.token}", f"D7.6.175 build {self.token}", 0)
+
+    def wrap(self, inner: Handler) -> Handler:
+        async def handle(request: Request, exchange: Exchange) -> None:
+            if request.path in ("/info", "/info.xml"):
+                await exchange.send(Response(200, self.info(), "text/xml"))
+            elif request.path == "/production.json" and self.mode == "echo":
+                error = {"error": f"expired session; token {self.token}", "info": self.token}
+                await exchange.send(json_response(error))
+            else:
+                await inner(request, exchange)
+
+        return handle
