@@ -58,7 +58,8 @@ def host(tmp_path: Path) -> Iterator[tuple[str, list[str], Path]]:
         lines.append(line)
         if found := LISTENING.search(line):
             url = found.group(1)
-    reader = threading.Thread(target=lambda: lines.extend(iter(process.stdout.readline, "")))
+    output = process.stdout
+    reader = threading.Thread(target=lambda: lines.extend(iter(output.readline, "")))
     reader.start()
     try:
         yield url, lines, db
