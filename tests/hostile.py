@@ -1,14 +1,16 @@
-"""A device at the gateway's address that turns the driver's own words against it.
+"""Devices at the gateway's address that misbehave in ways no fault of the simulator does.
 
-It wraps the simulator's handler (the seam `tests/sim/test_fault_seam.py` shows), so it
-speaks TLS and HTTP like a gateway while it echoes the token it was sent back in places the
-driver stores, logs or answers: the serial and firmware of /info, an error body. Nothing
-real does this on purpose; anything that takes over the gateway's address could.
+Each wraps the simulator's handler (the seam `tests/sim/test_fault_seam.py` shows), so it
+speaks TLS and HTTP like a gateway. `EchoingGateway` echoes the token it was sent back in
+places the driver stores, logs or answers (the serial and firmware of /info, an error body);
+nothing real does this on purpose, anything that takes over the gateway's address could.
+`SpikingGateway` sends one absurd lifetime counter, as a misread meter might.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import dataclass, replace
 
 from gem_envoy.sim.http import Exchange, Handler, Request, Response, json_response
 from gem_envoy.sim.payloads import info_xml
@@ -38,3 +40,29 @@ class EchoingGateway:
                 await inner(request, exchange)
 
         return handle
+
+
+@dataclass
+class SpikingGateway:
+    """Answers one /production.json (the `spike_at`-th) with an absurd lifetime counter."""
+
+    spike_at: int = 2
+    lifetime_wh: float = 9e18
+    served: int = 0
+
+    def wrap(self, inner: Handler) -> Handler:
+        async def handle(request: Request, exchange: Exchange) -> None:
+            if request.path == "/production.json":
+                self.served += 1
+                if self.served == self.spike_at:
+                    exchange.intercept = self._spiked
+            await inner(request, exchange)
+
+        return handle
+
+    async def _spiked(self, exchange: Exchange, response: Response) -> int:
+        document = json.loads(response.body)
+        for entry in document.get("production", []):
+            if "whLifetime" in entry:
+                entry["whLifetime"] = self.lifetime_wh
+        return await exchange.send(replace(response, body=json.dumps(document).encode()))

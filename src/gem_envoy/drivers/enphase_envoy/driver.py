@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
@@ -29,6 +30,7 @@ from gem_envoy.host.contract import (
     DeviceError,
     Driver,
     DriverMetadata,
+    DriverPage,
     DriverWeb,
     Json,
     Sink,
@@ -111,7 +113,14 @@ class EnphaseEnvoyDriver(Driver):
 
     @classmethod
     def web(cls) -> DriverWeb | None:
-        return None  # the solar pages move here from the host's shell
+        # The solar pages, as ES modules in web/; they import the host page's generic
+        # helpers (/js/dom.js, /js/state.js...) and bring their own stylesheet.
+        pages = (
+            DriverPage("overview", "Overview", "overview.js"),
+            DriverPage("inverters", "Inverters", "inverters.js"),
+            DriverPage("charts", "Charts", "history.js"),
+        )
+        return DriverWeb(Path(__file__).parent / "web", pages)
 
     @classmethod
     def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
@@ -151,12 +160,13 @@ class EnphaseEnvoyDriver(Driver):
         poller = self._require_poller()
         with device_errors():
             result = await poller.cycle()
-        result.device.update(self._counters.apply(result.device))
+        # Impossible values are dropped here, not merely overwritten: they are never shown.
+        device = self._counters.apply(result.device)
         if self._token_changed:  # a new token has its own type and expiry
             with device_errors():
-                result.device.update(token_attributes(read_claims(self.settings.token)))
+                device.update(token_attributes(read_claims(self.settings.token)))
             self._token_changed = False
-        await self.sink.device_attributes(result.device)
+        await self.sink.device_attributes(device)
         if result.zones is not None:
             await self._report_zones(result.zones)
 

@@ -1,0 +1,56 @@
+"""An absurd reading from the gateway never reaches the attribute, the events or the history."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gem_envoy.drivers import DRIVERS
+from gem_envoy.host.service import Host
+from gem_envoy.sim import SimOptions, start_simulator
+from tests.hostile import SpikingGateway
+
+LIFETIME = "production_lifetime_wh"
+
+
+@pytest.fixture
+async def host(tmp_path: Path) -> AsyncIterator[Host]:
+    host = await Host.open(tmp_path / "gem.db", DRIVERS)
+    await host.supervisor.start()
+    try:
+        yield host
+    finally:
+        await host.close()
+
+
+async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
+    spiking = SpikingGateway(spike_at=2)
+    # A frozen plant (speed 0): every normal reading of the counter is the same.
+    server = await start_simulator(SimOptions(inverters=6, speed=0), wrap=spiking.wrap)
+    seen: list[float] = []
+    try:
+        token = server.mint_token("installer", 3600)
+        attributes = {"ip": server.host, "port": server.port, "token": token}
+        async with host.events.subscribe() as changes:
+            device = await host.devices.create(
+                "envoy", "enphase_envoy", attributes={**attributes, "polling_interval": 5000}
+            )
+            async with asyncio.timeout(40):
+                while spiking.served < 4:  # normal, spike, then two normal readings
+                    change = await changes.get()
+                    value = change.values.get(LIFETIME)
+                    if isinstance(value, int | float):
+                        seen.append(value)
+                await asyncio.sleep(0.5)  # the last poll's write lands
+        stored = (await host.store.get_attributes("device", device.id))[LIFETIME].value
+        history = await host.store.history("device", device.id, LIFETIME, 0)
+    finally:
+        await server.close()
+    normal = seen[0]
+    assert normal < 1e9
+    assert stored == normal
+    assert max(seen) == normal  # no event ever carried the spike
+    assert len(history) >= 3 and max(v for _, v in history) == normal
