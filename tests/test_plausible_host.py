@@ -10,6 +10,7 @@ import pytest
 
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.service import Host
+from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, start_simulator
 from tests.hostile import SpikingGateway
 
@@ -33,7 +34,11 @@ async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
     seen: list[float] = []
     try:
         token = server.mint_token("installer", 3600)
-        attributes = {"ip": server.host, "port": server.port, "token": token}
+        attributes: dict[str, AttributeValue] = {
+            "ip": server.host,
+            "port": server.port,
+            "token": token,
+        }
         async with host.events.subscribe() as changes:
             device = await host.devices.create(
                 "envoy", "enphase_envoy", attributes={**attributes, "polling_interval": 5000}

@@ -62,7 +62,7 @@ def test_a_lone_jump_that_the_next_reading_contradicts_is_never_adopted() -> Non
     for value in (7_000_000, 5_000_100, 5_000_200):
         now[0] += 60
         shown = guard.apply({LIFETIME: value})[LIFETIME]
-        assert shown <= 5_000_200
+        assert isinstance(shown, int) and shown <= 5_000_200
     assert shown == 5_000_200
 
 
