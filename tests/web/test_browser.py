@@ -375,24 +375,28 @@ def test_admin_adds_a_device_and_zones_and_the_token_never_reaches_the_browser(
     wait_for_values(page)
     pages_html.append(page.content())
 
-    # Add a second gateway through the form, token pasted in, then its zones in one click.
+    # Add a second gateway through the form, token pasted in.
     page.click("nav a[data-route='admin/devices']")
     page.locator("#device-table tr[data-device]").first.wait_for()
     assert "null" not in page.inner_text("main") and "undefined" not in page.inner_text("main")
     page.click("#add-device")
+    page.locator("#a-token").wait_for()
     page.fill("#f-name", "garage")
     page.fill("#f-label", "Garage roof")
-    page.fill("#f-ip", stack.sim.host)
-    page.fill("#f-port", str(stack.sim.port))
-    page.fill("#f-token", token)
-    page.fill("#f-polling_interval", "30")
+    page.fill("#a-ip", stack.sim.host)
+    page.fill("#a-port", str(stack.sim.port))
+    page.fill("#a-token", token)
+    page.fill("#a-polling_interval", "30000")
     page.click("#device-form button[type=submit]")
     page.wait_for_url(re.compile(r".*#/admin/devices/\d+$"))
     garage = int(page.url.rsplit("/", 1)[1])
-    wait_text(page, "#token-state", "set")
-    assert page.input_value("#f-token") == ""  # write-only: never filled back in
+    wait_text(page, "#a-token-state", "set")
+    assert page.input_value("#a-token") == ""  # write-only: never filled back in
     pages_html.append(page.content())
 
+    # Its zones in one click, from the driver's own inverters page, the new gateway picked.
+    page.select_option("#device-select", str(garage))
+    page.click("nav a[data-route=inverters]")
     page.click("#add-zones")
     page.locator("#zones-message.ok").wait_for()
     assert page.locator("#zones-message").inner_text().startswith(f"Added {INVERTERS} zones")
@@ -405,17 +409,27 @@ def test_admin_adds_a_device_and_zones_and_the_token_never_reaches_the_browser(
         "every new zone has a value",
     )
     page.wait_for_function(
-        "() => [...document.querySelectorAll('#zone-table td[data-now]')]"
-        ".every(td => td.textContent.trim() !== '—')"
+        "n => document.querySelectorAll('#inverter-table td[data-attr=last_w][data-raw]')"
+        ".length === n",
+        arg=INVERTERS,
     )
     page.click("#add-zones")  # a second click adds nothing twice
     page.locator("#zones-message.ok", has_text="already have a zone").wait_for()
     assert len(stack.admin.get(f"/api/data/zones?device={garage}").json()) == INVERTERS
     stored = stack.admin.get(f"/api/attributes/device/{garage}").json()
     assert stored["polling_interval"] == 30_000 and stored["token"] == "********"
+
+    # The device's page lists the zones with the values their driver charts.
+    page.goto(f"{stack.url}/#/admin/devices/{garage}")
+    page.wait_for_function(
+        "n => [...document.querySelectorAll('#zone-table td[data-attr=last_w]')]"
+        ".filter(td => td.dataset.raw).length === n",
+        arg=INVERTERS,
+    )
     screenshot(page, "admin-device.png")
 
     # Editing keeps the token unless a new one is pasted.
+    wait_text(page, "#a-token-state", "set")
     page.fill("#f-label", "Garage")
     page.click("#device-form button[type=submit]")
     page.locator("#device-message.ok").wait_for()
@@ -470,6 +484,66 @@ def test_admin_adds_a_device_and_zones_and_the_token_never_reaches_the_browser(
     assert all(r.url.startswith(stack.url) for r in responses), {r.url for r in responses}
 
 
+def test_the_device_form_is_the_drivers_declaration(
+    browser: Browser, page: Page, stack: Stack
+) -> None:
+    info = stack.admin.get("/api/drivers/enphase_envoy").json()
+    specs = info["required"] + info["optional"]
+    sign_in(page, stack, ADMIN_USER, ADMIN_PASSWORD)
+    page.goto(stack.url + "/#/admin/devices/new")
+    page.locator("#attribute-fields [data-attribute]").first.wait_for()
+
+    # A field for each attribute the driver takes, in its order, and no other.
+    fields = page.eval_on_selector_all(
+        "#attribute-fields [data-attribute]", "els => els.map(e => e.dataset.attribute)"
+    )
+    assert fields == [spec["name"] for spec in specs]
+    assert page.get_attribute("#a-token", "type") == "password"
+    for spec in specs:
+        field = f"#a-{spec['name']}"
+        numeric = spec["type"] in ("int", "float")
+        kind = "number" if numeric else "password" if spec["secure"] else "text"
+        assert (page.get_attribute(field, "type") or "text") == kind, spec
+        if spec["minimum"] is not None:
+            assert page.get_attribute(field, "min") == str(spec["minimum"]), spec
+        if spec["default"] is not None:
+            assert page.get_attribute(field, "placeholder") == str(spec["default"]), spec
+        hint = page.inner_text(f"[data-attribute={spec['name']}] .hint")
+        assert hint.startswith(spec["description"]), (hint, spec)
+
+    # The page refuses what the driver would refuse, saying which attribute is wrong.
+    page.fill("#f-name", "attic")
+    page.uncheck("#f-enabled")  # not polled: only the form is under test
+    page.click("#device-form button[type=submit]")
+    wait_text(page, "#device-message", "ip is required.")
+    page.fill("#a-ip", stack.sim.host)
+    page.fill("#a-token", stack.device_token)
+    page.fill("#a-polling_interval", "1000")
+    page.click("#device-form button[type=submit]")
+    wait_text(page, "#device-message", "polling_interval must be at least 5000.")
+    page.fill("#a-polling_interval", "6000")
+    page.fill("#a-port", str(stack.sim.port))
+    page.click("#device-form button[type=submit]")
+    page.wait_for_url(re.compile(r".*#/admin/devices/\d+$"))
+
+    # The device is the API's, with the attributes typed in (and the token kept secret).
+    attic = next(d for d in stack.admin.get("/api/data/devices").json() if d["name"] == "attic")
+    try:
+        assert attic["driver"] == "enphase_envoy" and attic["enabled"] is False
+        assert stack.attributes("device", attic["id"]) == {
+            "ip": stack.sim.host,
+            "port": stack.sim.port,
+            "token": "********",
+            "polling_interval": 6000,
+        }
+        wait_text(page, "#a-token-state", "set")
+        assert page.input_value("#a-token") == ""
+        assert page.input_value("#a-polling_interval") == "6000"
+        assert stack.device_token not in page.content()
+    finally:
+        stack.admin.delete(f"/api/data/devices/{attic['id']}")
+
+
 def test_a_plain_user_sees_no_admin_pages(browser: Browser, page: Page, stack: Stack) -> None:
     sign_in(page, stack, PLAIN_USER, PLAIN_PASSWORD)
     assert page.locator("#whoami").inner_text() == f"{PLAIN_USER} · user"
@@ -485,6 +559,14 @@ def test_a_plain_user_sees_no_admin_pages(browser: Browser, page: Page, stack: S
         page.locator("#not-allowed").wait_for()
         for admin_only in ("#device-form", "#device-table", "#console-form", "#add-zones"):
             assert page.locator(admin_only).count() == 0, (route, admin_only)
+    # The host's own start page lists the devices with the status the host records.
+    page.goto(f"{stack.url}/#/home")
+    row = page.locator(f"#status-table tr[data-device='{stack.device_id}']")
+    row.locator("td[data-attr=online]", has_text="online").wait_for()
+    # The driver's inverters page offers its admin button to admins only.
+    page.goto(f"{stack.url}/#/inverters")
+    page.locator("#inverter-table td[data-attr=last_w][data-raw]").first.wait_for()
+    assert page.locator("#add-zones").count() == 0
     # Signing out ends the session on the host too, not only in the tab.
     token = page.evaluate("sessionStorage.getItem('gem-envoy.token')")
     page.click("#signout")

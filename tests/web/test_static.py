@@ -76,7 +76,7 @@ async def test_every_file_the_page_needs_is_served_and_none_is_remote(
     client: httpx.AsyncClient,
 ) -> None:
     files = all_files()
-    assert {"main.js", "api.js", "live.js", "charts.js", "admin.js", "app.css"} <= {
+    assert {"main.js", "api.js", "live.js", "drivers.js", "admin.js", "app.css"} <= {
         f.name for f in files
     }
     for path in files:

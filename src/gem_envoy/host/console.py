@@ -23,7 +23,7 @@ from gem_envoy.host.supervisor import Supervisor
 BANNER = """gem-envoy script console. Try:
     await gem.command({"device": 1, "action": "get_status"})
     await gem.devices()          await gem.zones()
-    await gem.get_attribute("device", 1, "production_now_w")
+    await gem.get_attribute("device", 1, "online")
 Ctrl-D to leave."""
 
 

@@ -12,6 +12,7 @@ from gem_envoy.host.api import (
     routes_auth,
     routes_control,
     routes_data,
+    routes_drivers,
     routes_events,
     routes_history,
     routes_status,
@@ -20,7 +21,7 @@ from gem_envoy.host.api.auth import CurrentSession
 from gem_envoy.host.api.body_limit import BodyLimitMiddleware
 from gem_envoy.host.api.context import ApiContext
 from gem_envoy.host.api.query_token import QueryTokenMiddleware
-from gem_envoy.host.web import web_mount
+from gem_envoy.host.web import driver_mounts, web_mount
 
 OPENAPI_URL = "/api/openapi.json"
 DESCRIPTION = """\
@@ -52,11 +53,14 @@ def create_app(context: ApiContext) -> FastAPI:
         routes_attributes.router,
         routes_history.router,
         routes_control.router,
+        routes_drivers.router,
         routes_events.router,
         _openapi_router(app),
     ):
         app.include_router(router)
-    # The web page, after every API route: it serves what the API does not (see web_mount).
+    # The drivers' own pages, then the web page, after every API route: the page at `/`
+    # serves whatever nothing else does (see web_mount).
+    app.router.routes.extend(driver_mounts(context.supervisor.drivers))
     app.router.routes.append(web_mount())
     # Added last, so it runs first: a huge body is refused before anything reads it.
     app.add_middleware(QueryTokenMiddleware)

@@ -1,4 +1,4 @@
-"""Commands to devices, and the commands each driver offers."""
+"""Commands to devices (the commands each driver offers are in routes_drivers)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from gem_envoy.host.api.auth import CurrentSession, current_session, is_admin
 from gem_envoy.host.api.context import ApiContext, Context
 from gem_envoy.host.api.errors import documented, error_response
-from gem_envoy.host.api.schemas import CommandRequest, CommandRow
+from gem_envoy.host.api.schemas import CommandRequest
 from gem_envoy.host.api.sessions import Session
 from gem_envoy.host.contract import CommandRefused, CommandSpec, DeviceError
 from gem_envoy.host.redact import redact, redact_text, stored_secrets
@@ -75,17 +75,3 @@ async def _device_secrets(ctx: ApiContext, device: Device) -> set[str]:
     for zone in await ctx.store.list_zones(device.id):
         found |= stored_secrets(await ctx.store.get_attributes("zone", zone.id))
     return found
-
-
-@router.get("/drivers")
-async def list_drivers(ctx: Context) -> list[str]:
-    """Names of the drivers this host can run, for the `driver` field of a device."""
-    return sorted(ctx.supervisor.drivers)
-
-
-@router.get("/drivers/{name}/commands", responses=_ERRORS)
-async def driver_commands(name: str, ctx: Context) -> list[CommandRow]:
-    rows = await ctx.store.list_commands(name)
-    if not rows and name not in ctx.supervisor.drivers:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, f"there is no driver named {name!r}")
-    return [CommandRow(name=n, args=args, notes=notes) for n, args, notes in rows]

@@ -4,17 +4,28 @@ The page is a client of the REST API and nothing more: it signs in with `POST /a
 reads with the same routes as any other client and listens to `/api/events`. The files are
 public (they hold no data); everything they show comes from the API, behind the token.
 Nothing is fetched from anywhere else: the Content-Security-Policy says so to the browser.
+
+The page itself knows no driver. A driver may ship pages of its own (`Driver.web()`): their
+files are served at `/drivers/<driver name>/` with the same headers, and the page adds a tab
+for each, loading its module when it is first shown.
 """
 
 from __future__ import annotations
 
+import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from starlette.routing import Match, Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from gem_envoy.host.contract import Driver, DriverWeb
+
 STATIC_DIR = Path(__file__).parent / "static"
+DRIVERS_PATH = "/drivers"
+# A driver's name becomes a path segment of its pages' URLs: nothing that needs escaping.
+_URL_SAFE_NAME = re.compile(r"[A-Za-z0-9_-]+")
 
 # Only this host, no inline code, no frames: a page that cannot load or leak anything else.
 CSP = (
@@ -68,3 +79,35 @@ def web_mount(directory: Path = STATIC_DIR) -> WebMount:
     """The page's files at `/` (with `index.html` for `/`); add it after the API's routes."""
     files = StaticFiles(directory=directory, html=True)
     return WebMount("/", app=_SecurityHeaders(files), name="web")
+
+
+def driver_url(driver: str, file: str = "") -> str:
+    """The URL of a file of a driver's pages (of the folder itself without `file`)."""
+    return f"{DRIVERS_PATH}/{driver}/{file}"
+
+
+def driver_mounts(drivers: Mapping[str, type[Driver]]) -> list[Mount]:
+    """A mount at /drivers/<name>/ for each driver with pages of its own. Files only: no
+    index page and no listing of the folder. Add them before `web_mount()`, which would
+    otherwise answer 404 for them."""
+    mounts = []
+    for name in sorted(drivers):
+        web = drivers[name].web()
+        if web is None:
+            continue
+        _check(name, web)
+        files = StaticFiles(directory=web.directory)
+        mounts.append(Mount(driver_url(name).rstrip("/"), app=_SecurityHeaders(files)))
+    return mounts
+
+
+def _check(name: str, web: DriverWeb) -> None:
+    """A driver whose pages could never load is a bug in it: refuse it at start-up rather
+    than show a tab that fails."""
+    if not _URL_SAFE_NAME.fullmatch(name):
+        raise ValueError(f"driver {name!r}: a driver with pages needs a name of [A-Za-z0-9_-]")
+    folder = web.directory.resolve()
+    for page in web.pages:
+        module = (folder / page.module).resolve()
+        if not module.is_relative_to(folder) or not module.is_file():
+            raise ValueError(f"driver {name!r}: page {page.route!r} has no module {page.module}")

@@ -1,13 +1,16 @@
-// Admin: the devices page (list, add, edit, delete) and each device's zones, added from the
-// gateway's own inverter list in one click. Only shown to the admin role; the API enforces it.
+// Admin: the devices page (list, add, edit, delete) with each device's zones. Only shown to
+// the admin role; the API enforces it.
 //
-// The token field is write-only: the page says whether a token is set, never what it is.
-// A new token is sent once, on save, and the field is emptied at once.
+// The form knows no driver: its attribute fields are the driver's own declaration (its
+// required and optional attributes, from GET /api/drivers/{name}; see fields.js), so a
+// secret such as a token is write-only there: set or not set, never shown.
 
 import { api } from "./api.js";
 import { add, fill, h } from "./dom.js";
-import { isNum, power } from "./format.js";
-import { get, load, subscribe } from "./state.js";
+import { driverInfo, driverNames } from "./drivers.js";
+import { attributeField } from "./fields.js";
+import { get, load } from "./state.js";
+import { zonesPanel } from "./zones.js";
 
 let flash = null; // a message for the next page, after a save that navigates
 
@@ -97,21 +100,6 @@ function listPage(root, ctx) {
 
 // -- add or edit one device ------------------------------------------------------------------
 
-const SECONDS = [
-  {
-    name: "polling_interval",
-    label: "Polling interval (seconds)",
-    hint: "How often the gateway is read. At least 5; 30 if empty.",
-    min: 5,
-  },
-  {
-    name: "request_timeout",
-    label: "Request timeout (seconds)",
-    hint: "How long one request may take. 10 if empty.",
-    min: 1,
-  },
-];
-
 function formPage(root, ctx, id) {
   const isNew = id === null;
   document.title = `${isNew ? "Add a device" : "Edit device"} · gem-envoy`;
@@ -121,26 +109,11 @@ function formPage(root, ctx, id) {
     name: input("name", { required: true, autocomplete: "off", spellcheck: "false", maxlength: 100 }),
     label: input("label", { autocomplete: "off", maxlength: 100 }),
     driver: h("select", { name: "driver", id: "f-driver" }),
-    ip: input("ip", {
-      required: true,
-      autocomplete: "off",
-      spellcheck: "false",
-      inputmode: "decimal",
-      placeholder: "192.168.1.50",
-    }),
-    port: input("port", { type: "number", min: 1, max: 65535, placeholder: "443" }),
-    // Write-only: never filled from the host, emptied after every save.
-    token: input("token", {
-      type: "password",
-      autocomplete: "new-password",
-      spellcheck: "false",
-      placeholder: isNew ? "Paste the token from Entrez" : "Paste a new token to replace it",
-    }),
     enabled: input("enabled", { type: "checkbox", checked: true }),
     elevated: input("elevated", { type: "checkbox" }),
   };
-  for (const sec of SECONDS) fields[sec.name] = input(sec.name, { type: "number", min: sec.min, step: 1 });
-  const tokenState = h("span", { class: "badge", id: "token-state" }, isNew ? "not set" : "…");
+  const attributesBox = h("div", { class: "form-grid", id: "attribute-fields" });
+  const driverNote = h("p", { class: "hint", id: "driver-note" });
   const save = h("button", { class: "primary", type: "submit" }, isNew ? "Add device" : "Save");
   const remove = isNew
     ? null
@@ -156,33 +129,17 @@ function formPage(root, ctx, id) {
     h(
       "div",
       { class: "form-grid" },
-      h("div", {}, label("name", "Name", "Short, used in commands: envoy"), fields.name),
+      h("div", {}, label("name", "Name", "Short, used in commands and the API"), fields.name),
       h("div", {}, label("label", "Label", "Shown on the page: Roof, Garage…"), fields.label),
-      h("div", {}, label("driver", "Driver"), fields.driver),
-      h("div", {}, label("ip", "Gateway IP address"), fields.ip),
-      h("div", {}, label("port", "HTTPS port", "443 unless your install is unusual"), fields.port),
-      h(
-        "div",
-        { class: "wide" },
-        label(
-          "token",
-          "Token",
-          "The JWT from entrez.enphaseenergy.com. Stored encrypted; never shown again.",
-        ),
-        h("div", { class: "secret-state" }, "Current token:", tokenState),
-        fields.token,
-      ),
-      SECONDS.map((sec) => h("div", {}, label(sec.name, sec.label, sec.hint), fields[sec.name])),
-      h(
-        "div",
-        { class: "wide" },
-        h("label", { class: "check" }, fields.enabled, "Enabled: poll this gateway"),
-      ),
-      h(
-        "div",
-        { class: "wide" },
-        h("label", { class: "check" }, fields.elevated, "Commands need the admin role"),
-      ),
+      h("div", { class: "wide" }, label("driver", "Driver"), fields.driver, driverNote),
+    ),
+    h("h3", { class: "form-section" }, "Settings of the driver"),
+    attributesBox,
+    h(
+      "div",
+      { class: "form-grid" },
+      h("div", { class: "wide" }, h("label", { class: "check" }, fields.enabled, "Enabled: poll this device")),
+      h("div", { class: "wide" }, h("label", { class: "check" }, fields.elevated, "Commands need the admin role")),
     ),
     h(
       "div",
@@ -193,7 +150,7 @@ function formPage(root, ctx, id) {
       remove,
     ),
   );
-  const zonesCard = isNew ? null : zonesPanel(id);
+  const side = isNew ? null : h("div", { id: "zones-slot" });
   add(
     root,
     h(
@@ -203,20 +160,46 @@ function formPage(root, ctx, id) {
       h("a", { href: "#/admin/devices" }, "All devices"),
     ),
     flashMessage(),
-    h("div", { class: "two-col" }, form, zonesCard && zonesCard.el),
+    h("div", { class: "two-col" }, form, side),
   );
 
+  let attributeFields = []; // one per attribute the chosen driver declares
   let before = {}; // attributes as loaded, to know which optional ones were cleared
+  let zones = null;
+
+  // The attribute fields of `driver`, showing `stored` (the device's attributes, if any).
+  async function showDriver(driver, stored) {
+    fill(attributesBox);
+    attributeFields = [];
+    driverNote.textContent = "";
+    if (!driver) return null;
+    const info = await driverInfo(driver);
+    if (fields.driver.value !== driver) return info; // another driver was picked meanwhile
+    driverNote.textContent = `${info.device_type}${info.status === "stable" ? "" : ` (${info.status})`}`;
+    attributeFields = [
+      ...info.required.map((spec) => attributeField(spec, true)),
+      ...info.optional.map((spec) => attributeField(spec, false)),
+    ];
+    for (const f of attributeFields) f.fill(stored);
+    fill(
+      attributesBox,
+      attributeFields.length
+        ? attributeFields.map((f) => f.el)
+        : h("p", { class: "muted wide" }, "This driver takes no settings."),
+    );
+    return info;
+  }
 
   async function fillForm() {
-    const drivers = await api("/api/drivers");
+    const drivers = await driverNames();
     fill(
       fields.driver,
       drivers.map((d) => h("option", { value: d }, d)),
     );
     if (isNew) {
-      fields.driver.value = drivers.includes("enphase_envoy") ? "enphase_envoy" : drivers[0];
+      fields.driver.value = drivers[0] || "";
       fields.name.focus();
+      await showDriver(fields.driver.value, {});
       return;
     }
     const [device, attrs] = await Promise.all([
@@ -226,42 +209,31 @@ function formPage(root, ctx, id) {
     before = attrs;
     fields.name.value = device.name;
     fields.label.value = device.label;
+    if (!drivers.includes(device.driver)) {
+      fields.driver.append(h("option", { value: device.driver }, `${device.driver} (not installed)`));
+    }
     fields.driver.value = device.driver;
     fields.enabled.checked = device.enabled;
     fields.elevated.checked = device.elevated;
-    fields.ip.value = attrs.ip ?? "";
-    fields.port.value = isNum(attrs.port) ? attrs.port : "";
-    for (const sec of SECONDS) fields[sec.name].value = isNum(attrs[sec.name]) ? attrs[sec.name] / 1000 : "";
-    showTokenState("token" in attrs);
+    const info = await showDriver(device.driver, attrs).catch(() => null);
+    if (!zones) {
+      zones = zonesPanel(id, info);
+      fill(side, zones.el);
+      zones.refresh();
+    }
   }
 
-  function showTokenState(isSet) {
-    tokenState.textContent = isSet ? "set" : "not set";
-    tokenState.className = isSet ? "badge ok" : "badge warn";
-  }
+  fields.driver.addEventListener("change", () => {
+    showDriver(fields.driver.value, before).catch((err) => say(message, err.message));
+  });
 
   function collect() {
     const name = fields.name.value.trim();
-    const ip = fields.ip.value.trim();
-    const token = fields.token.value.trim();
     if (!name) throw new Error("Give the device a name.");
-    if (!ip) throw new Error("Enter the gateway's IP address.");
-    if (isNew && !token)
-      throw new Error("Paste the gateway token: the driver cannot read the gateway without it.");
-    const attributes = { ip };
-    if (token) attributes.token = token;
-    if (fields.port.value !== "") {
-      const port = Number(fields.port.value);
-      if (!Number.isInteger(port) || port < 1 || port > 65535)
-        throw new Error("The port is a whole number from 1 to 65535.");
-      attributes.port = port;
-    }
-    for (const sec of SECONDS) {
-      if (fields[sec.name].value === "") continue;
-      const seconds = Number(fields[sec.name].value);
-      if (!Number.isFinite(seconds) || seconds < sec.min)
-        throw new Error(`${sec.label} must be at least ${sec.min}.`);
-      attributes[sec.name] = Math.round(seconds * 1000);
+    const attributes = {};
+    for (const f of attributeFields) {
+      const value = f.read();
+      if (value !== undefined) attributes[f.spec.name] = value;
     }
     return {
       name,
@@ -286,18 +258,20 @@ function formPage(root, ctx, id) {
     try {
       if (isNew) {
         const device = await api("/api/data/devices", { method: "POST", body });
-        fields.token.value = "";
-        flash = `Device “${device.name}” added. It is polled within seconds; add its inverters below.`;
+        for (const f of attributeFields) f.clearSecret();
+        flash = `Device “${device.name}” added. It is polled within seconds.`;
         await ctx.refreshDevices();
         location.hash = `#/admin/devices/${device.id}`;
         return;
       }
       await api(`/api/data/devices/${id}`, { method: "PUT", body });
-      fields.token.value = "";
-      // Optional settings emptied in the form go back to the driver's defaults.
-      for (const name of ["port", ...SECONDS.map((sec) => sec.name)]) {
-        if (name in before && !(name in body.attributes)) {
-          await api(`/api/attributes/device/${id}/${name}`, { method: "DELETE" });
+      for (const f of attributeFields) f.clearSecret();
+      // Optional settings emptied in the form go back to the driver's defaults. (Secrets
+      // left empty are kept: an empty field there means "no change".)
+      for (const f of attributeFields) {
+        const { name: attr, secure } = f.spec;
+        if (!secure && attr in before && !(attr in body.attributes)) {
+          await api(`/api/attributes/device/${id}/${encodeURIComponent(attr)}`, { method: "DELETE" });
         }
       }
       await ctx.refreshDevices();
@@ -323,163 +297,7 @@ function formPage(root, ctx, id) {
   }
 
   fillForm().catch((err) => say(message, `Could not load the device: ${err.message}`));
-  if (zonesCard) zonesCard.refresh();
-  return zonesCard ? zonesCard.unsubscribe : null;
-}
-
-// -- zones of one device --------------------------------------------------------------------
-
-function zonesPanel(deviceId) {
-  const result = h("p", { class: "alert", role: "status", hidden: true, id: "zones-message" });
-  const tbody = h("tbody");
-  const button = h(
-    "button",
-    { class: "primary", type: "button", id: "add-zones", on: { click: () => addFromInverters() } },
-    "Add zones from the inverter list",
-  );
-  const el = h(
-    "section",
-    { class: "card", "aria-labelledby": "zones-h" },
-    h("h2", { id: "zones-h" }, "Zones (inverters)"),
-    h(
-      "p",
-      { class: "muted small" },
-      "One zone per microinverter, named by its serial. The button asks the gateway for its inverters (get_inverters, installer token) and adds those without a zone.",
-    ),
-    button,
-    result,
-    h(
-      "div",
-      { class: "table-wrap" },
-      h(
-        "table",
-        { id: "zone-table" },
-        h(
-          "thead",
-          {},
-          h(
-            "tr",
-            {},
-            ["Name", "Serial", "Now", ""].map((t) => h("th", { scope: "col" }, t)),
-          ),
-        ),
-        tbody,
-      ),
-    ),
-  );
-
-  async function refresh() {
-    const zones = await api(`/api/data/zones?device=${deviceId}`);
-    await Promise.allSettled(zones.map((z) => load("zone", z.id)));
-    fill(
-      tbody,
-      zones.length
-        ? zones.map((z) =>
-            h(
-              "tr",
-              { dataset: { zone: z.id } },
-              h("td", {}, z.name),
-              h("td", { class: "mono" }, z.address),
-              h("td", { class: "n", dataset: { now: z.id } }, power(get("zone", z.id).values.last_w)),
-              h(
-                "td",
-                {},
-                h(
-                  "button",
-                  {
-                    class: "ghost danger",
-                    type: "button",
-                    "aria-label": `Remove ${z.name}`,
-                    on: { click: () => removeZone(z) },
-                  },
-                  "Remove",
-                ),
-              ),
-            ),
-          )
-        : h("tr", {}, h("td", { colspan: 4, class: "muted" }, "No zones yet.")),
-    );
-    return zones;
-  }
-
-  async function addFromInverters() {
-    button.disabled = true;
-    say(result, "Asking the gateway for its inverters…", "warn");
-    let paused = false;
-    try {
-      const answer = await api("/api/control/command", {
-        method: "POST",
-        body: { device: deviceId, action: "get_inverters" },
-      });
-      const serials = Array.isArray(answer && answer.serials) ? answer.serials : [];
-      const [device, zones] = await Promise.all([
-        api(`/api/data/devices/${deviceId}`),
-        api(`/api/data/zones?device=${deviceId}`),
-      ]);
-      const known = new Set(zones.map((z) => z.address));
-      const names = new Set(zones.map((z) => z.name));
-      const missing = serials
-        .map((serial, index) => [serial, index])
-        .filter(([serial]) => !known.has(serial));
-      // A running driver reads the inverter list every 5 minutes; zones added one by one
-      // while it runs would wait that long for values. Polling pauses while they are added,
-      // and the restarted driver reads the list for all of them at once.
-      if (missing.length && device.enabled) {
-        await api(`/api/data/devices/${deviceId}`, { method: "PUT", body: { enabled: false } });
-        paused = true;
-      }
-      for (const [serial, index] of missing) {
-        const name = names.has(`Inverter ${index + 1}`) ? `Inverter ${serial}` : `Inverter ${index + 1}`;
-        await api("/api/data/zones", { method: "POST", body: { device: deviceId, name, address: serial } });
-        names.add(name);
-      }
-      if (paused) {
-        paused = false;
-        await api(`/api/data/devices/${deviceId}`, { method: "PUT", body: { enabled: true } });
-      }
-      await refresh();
-      const added = missing.length;
-      if (added)
-        say(
-          result,
-          `Added ${added} zone${added === 1 ? "" : "s"}. Their values appear with the next poll.`,
-          "ok",
-        );
-      else if (serials.length) say(result, `All ${serials.length} inverters already have a zone.`, "ok");
-      else say(result, "The gateway reported no microinverters.", "warn");
-    } catch (err) {
-      say(
-        result,
-        `${err.message}${err.status === 400 || err.status === 502 ? " (the inverter list needs an installer token)" : ""}`,
-      );
-    } finally {
-      // Whatever failed, a device that was polling is left polling.
-      if (paused)
-        await api(`/api/data/devices/${deviceId}`, { method: "PUT", body: { enabled: true } }).catch(
-          () => {},
-        );
-      button.disabled = false;
-    }
-  }
-
-  async function removeZone(zone) {
-    if (!confirm(`Remove the zone “${zone.name}” and its history?`)) return;
-    try {
-      await api(`/api/data/zones/${zone.id}`, { method: "DELETE" });
-      await refresh();
-    } catch (err) {
-      say(result, err.message);
-    }
-  }
-
-  // The "Now" column follows the zones' values as the host pushes them.
-  const unsubscribe = subscribe((type, id, values) => {
-    if (type !== "zone" || !isNum(values.last_w)) return;
-    const cell = tbody.querySelector(`td[data-now="${id}"]`);
-    if (cell) cell.textContent = power(values.last_w);
-  });
-
-  return { el, refresh: () => refresh().catch((err) => say(result, err.message)), unsubscribe };
+  return () => zones && zones.unsubscribe();
 }
 
 // -- helpers --------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-// Admin: the command console. Pick a device and one of its driver's commands (or type any
-// action), give arguments as JSON, run it through POST /api/control/command, read the JSON.
+// Admin: the command console. Pick a device and one of its driver's commands (from the
+// driver's details, GET /api/drivers/{name}, or type any action), give arguments as JSON,
+// run it through POST /api/control/command, read the JSON.
 
 import { api, request } from "./api.js";
 import { fill, h } from "./dom.js";
+import { driverInfo } from "./drivers.js";
 
 const OTHER = "__other__";
 
@@ -82,7 +84,10 @@ export function mount(root, ctx) {
     if (!device) return;
     const ask = ++asked;
     const [rows, zones] = await Promise.all([
-      api(`/api/drivers/${encodeURIComponent(device.driver)}/commands`).catch(() => []),
+      driverInfo(device.driver).then(
+        (info) => info.commands,
+        () => [],
+      ),
       api(`/api/data/zones?device=${device.id}`).catch(() => []),
     ]);
     if (ask !== asked) return;
@@ -109,7 +114,7 @@ export function mount(root, ctx) {
     actionText.hidden = !other;
     const spec = commands.find((c) => c.name === actionSel.value);
     notes.textContent = spec
-      ? spec.notes
+      ? `${spec.notes}${spec.writes ? " Changes the device." : ""}`
       : other
         ? "Any action the driver knows; unknown ones answer with an error."
         : "";

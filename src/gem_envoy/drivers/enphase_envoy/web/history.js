@@ -2,11 +2,12 @@
 // charge over the last 24 hours or 7 days, from the host's attribute history, extended live
 // as the host pushes new values.
 
-import { api } from "./api.js";
-import { h } from "./dom.js";
-import { DAY_MS, isNum, percent, power } from "./format.js";
+import { api } from "/js/api.js";
+import { h } from "/js/dom.js";
+import { DAY_MS, isNum, percent, power } from "/js/format.js";
 import { lineChart } from "./charts.js";
-import { subscribe } from "./state.js";
+import { subscribe } from "/js/state.js";
+import { useStyle } from "./style.js";
 
 const RANGES = { "24h": { label: "24 hours", ms: DAY_MS }, "7d": { label: "7 days", ms: 7 * DAY_MS } };
 const POWER = [
@@ -27,6 +28,7 @@ export function mount(root, ctx) {
   const device = ctx.device;
   const rangeKey = RANGES[ctx.params[0]] ? ctx.params[0] : "24h";
   const span = RANGES[rangeKey].ms;
+  useStyle();
   document.title = "Charts · gem-envoy";
 
   const picker = h(
@@ -38,7 +40,7 @@ export function mount(root, ctx) {
         {
           type: "button",
           "aria-pressed": key === rangeKey ? "true" : "false",
-          on: { click: () => (location.hash = `#/charts/${key}`) },
+          on: { click: () => (location.hash = `#/${ctx.route}/${key}`) },
         },
         r.label,
       ),

@@ -1,15 +1,17 @@
 // The overview of one device: power flow, energy today and lifetime, and the gateway's health.
 // Everything is drawn from the attribute cache and redrawn in place when the host pushes a change.
 
-import { h, setValue } from "./dom.js";
-import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "./format.js";
+import { h, setValue } from "/js/dom.js";
+import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "/js/format.js";
 import { createFlow } from "./flow.js";
-import { get, load, subscribe } from "./state.js";
+import { get, load, subscribe } from "/js/state.js";
+import { useStyle } from "./style.js";
 
 const TOKEN_WARN_DAYS = 30;
 
 export function mount(root, ctx) {
   const device = ctx.device;
+  useStyle();
   document.title = "Overview · gem-envoy";
   if (!device) {
     root.append(noDevices(ctx));

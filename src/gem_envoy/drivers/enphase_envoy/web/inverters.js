@@ -4,11 +4,15 @@
 // Panels differ in size, so a panel is judged against its own best report (max_w): its
 // "yield" is last_w / max_w, and it under-produces when its yield is well below the array's
 // median yield. At night (the array's median output under NIGHT_W) nobody is judged.
+//
+// Admins also get the button that adds a zone per inverter from the gateway's own list.
 
-import { api } from "./api.js";
-import { fill, h, setValue } from "./dom.js";
-import { isNum, power } from "./format.js";
-import { get, load, subscribe } from "./state.js";
+import { api } from "/js/api.js";
+import { fill, h, setValue } from "/js/dom.js";
+import { isNum, power } from "/js/format.js";
+import { get, load, subscribe } from "/js/state.js";
+import { useStyle } from "./style.js";
+import { addInverterZones, describeOutcome } from "./zonesync.js";
 
 const NIGHT_W = 20;
 const UNDER = 0.8; // below 80 % of the array's median yield: under-producing
@@ -25,6 +29,7 @@ const COLUMNS = [
 
 export function mount(root, ctx) {
   const device = ctx.device;
+  useStyle();
   document.title = "Inverters · gem-envoy";
   const summary = h("span", { class: "sub", id: "inverter-summary" });
   root.append(h("div", { class: "page-head" }, h("h1", {}, "Inverters"), summary));
@@ -32,6 +37,7 @@ export function mount(root, ctx) {
     root.append(h("section", { class: "card empty" }, "No device yet."));
     return null;
   }
+  if (ctx.isAdmin) root.append(zoneTools(device, () => start()));
   const array = h("div", { class: "array", id: "array", role: "list", "aria-label": "Panel array" });
   const tbody = h("tbody");
   const headRow = h("tr");
@@ -155,7 +161,7 @@ export function mount(root, ctx) {
             ? h(
                 "p",
                 {},
-                "Add one zone per inverter on the ",
+                "Add one zone per inverter with the button above, or one by one on the ",
                 h("a", { href: `#/admin/devices/${device.id}` }, "device page"),
                 ".",
               )
@@ -212,6 +218,45 @@ export function mount(root, ctx) {
   }
   start();
   return unsubscribe;
+}
+
+/** The admin's button that adds the missing zones from the gateway's inverter list. */
+function zoneTools(device, reload) {
+  const message = h("p", { class: "alert", role: "status", hidden: true, id: "zones-message" });
+  const button = h(
+    "button",
+    { class: "primary", type: "button", id: "add-zones", on: { click: () => run() } },
+    "Add zones from the inverter list",
+  );
+  async function run() {
+    button.disabled = true;
+    say("Asking the gateway for its inverters…", "warn");
+    try {
+      const outcome = await addInverterZones(device.id);
+      say(describeOutcome(outcome), outcome.added || outcome.known ? "ok" : "warn");
+      if (outcome.added) await reload();
+    } catch (err) {
+      say(err.message, "");
+    } finally {
+      button.disabled = false;
+    }
+  }
+  function say(text, kind) {
+    message.className = `alert ${kind}`.trim();
+    message.textContent = text;
+    message.hidden = false;
+  }
+  return h(
+    "section",
+    { class: "card zone-tools" },
+    h(
+      "p",
+      { class: "muted small" },
+      "One zone per microinverter, named by its serial. The button asks the gateway for its inverters (get_inverters, installer token) and adds those without a zone.",
+    ),
+    button,
+    message,
+  );
 }
 
 function tile(r, top) {

@@ -5,8 +5,8 @@
 //   net_power_w        positive = export (hub -> grid), negative = import (grid -> hub)
 //   battery_now_w      positive = discharging (battery -> hub), negative = charging
 
-import { h, s, setValue } from "./dom.js";
-import { isNum, percent, power } from "./format.js";
+import { h, s, setValue } from "/js/dom.js";
+import { isNum, percent, power } from "/js/format.js";
 
 // Two drawings: a wide one, and a narrow one for phones, where the wide one would shrink its
 // text to a squint. Both in user units that end up close to CSS pixels.

@@ -1,7 +1,7 @@
 // A line chart in plain SVG: time on x, one unit on y, any number of series, gaps where the
 // host recorded nothing, and a cursor with the values under the pointer (mouse or finger).
 
-import { h, s } from "./dom.js";
+import { h, s } from "/js/dom.js";
 
 const M = { top: 12, right: 14, bottom: 46, left: 54 };
 const HOUR = 3600 * 1000;
