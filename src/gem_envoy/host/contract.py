@@ -29,6 +29,7 @@ __all__ = [
     "DriverRegistry",
     "DriverWeb",
     "Json",
+    "Reported",
     "Sink",
     "ZoneConfig",
 ]
@@ -140,12 +141,17 @@ class DeviceError(Exception):
         self.permanent = permanent
 
 
+Reported = Mapping[str, AttributeValue | None]
+"""Values a driver reports. None says the attribute is absent now (its source is no longer
+read): the host removes it rather than keep showing a stale value. Its history stays."""
+
+
 class Sink(Protocol):
     """Where a driver reports. Each call is one write; values absent from a call are kept."""
 
-    async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None: ...
+    async def device_attributes(self, values: Reported) -> None: ...
 
-    async def zone_attributes(self, zone_id: int, values: Mapping[str, AttributeValue]) -> None: ...
+    async def zone_attributes(self, zone_id: int, values: Reported) -> None: ...
 
 
 class Driver(ABC):

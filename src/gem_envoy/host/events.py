@@ -20,7 +20,7 @@ QUEUE_SIZE = 256
 class AttributeChange:
     target_type: str  # "device" or "zone"
     target_id: int
-    values: Mapping[str, AttributeValue]
+    values: Mapping[str, AttributeValue | None]  # None: the attribute was removed
     at: float
 
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection
 
-from gem_envoy.host.contract import AttributeValue
+from gem_envoy.host.contract import AttributeValue, Reported
 from gem_envoy.host.events import AttributeChange, EventHub
 from gem_envoy.host.redact import redact_text
 from gem_envoy.host.secrets import is_secure
@@ -29,22 +29,20 @@ class StoreSink:
         self._history = frozenset(history)
         self.secrets: frozenset[str] = frozenset()  # set by the supervisor from the config
 
-    async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None:
+    async def device_attributes(self, values: Reported) -> None:
         await self._write("device", self._device_id, values)
 
-    async def zone_attributes(self, zone_id: int, values: Mapping[str, AttributeValue]) -> None:
+    async def zone_attributes(self, zone_id: int, values: Reported) -> None:
         await self._write("zone", zone_id, values)
 
-    async def _write(
-        self, target_type: str, target_id: int, values: Mapping[str, AttributeValue]
-    ) -> None:
+    async def _write(self, target_type: str, target_id: int, values: Reported) -> None:
         if not values:
             return
         clean = self._masked(values)
         await self._store.set_attributes(target_type, target_id, clean, history=self._history)
         self._events.publish(AttributeChange(target_type, target_id, clean, time.time()))
 
-    def _masked(self, values: Mapping[str, AttributeValue]) -> dict[str, AttributeValue]:
+    def _masked(self, values: Reported) -> dict[str, AttributeValue | None]:
         if not self.secrets:
             return dict(values)
         return {

@@ -65,6 +65,9 @@ RUNTIME = (
     AttributeSpec("token_expires_at", "str", "When the JWT expires (from its exp claim)."),
     AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
 )
+# What a poll cycle derives; the token's attributes and the serial come from elsewhere.
+TELEMETRY = frozenset(s.name for s in RUNTIME) - {"token_expires_at", "token_type"}
+
 ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage."),
     AttributeSpec("max_w", "int", "Inverter's lifetime max wattage."),
@@ -92,7 +95,13 @@ class EnphaseEnvoyDriver(Driver):
             self.settings = EnvoySettings.from_attributes(config.attributes)
         self._client: EnvoyClient | None = None
         self._poller: GatewayPoller | None = None
-        self._token_changed = False
+        # The token whose type and expiry were last reported: they describe the token that
+        # is set, reported before the gateway is asked anything (it may refuse the token).
+        self._token_reported: str | None = None
+        # Telemetry the last cycle reported (device, then per zone): what a later cycle no
+        # longer has is reported absent, not left showing a stale value.
+        self._shown = frozenset(n for n in TELEMETRY if n in config.attributes)
+        self._zones_shown: dict[int, frozenset[str]] = {}
         self._counters = CounterGuard()
         self._counters.seed(config.attributes)
 
@@ -141,13 +150,20 @@ class EnphaseEnvoyDriver(Driver):
         if self._poller is None:  # a retried connect reuses its client and connection
             self._client = self._open_client()
             self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+        await self._report_token()
         with device_errors():
             info = await self._poller.connect()
-            identity = token_attributes(read_claims(s.token))
         if s.serial_number != info.serial:
-            identity["serial_number"] = info.serial
+            await self.sink.device_attributes({"serial_number": info.serial})
         self._warn_if_token_for_another_gateway(info.serial)
-        await self.sink.device_attributes(identity)
+
+    async def _report_token(self) -> None:
+        token = self.settings.token
+        if token == self._token_reported:
+            return
+        with device_errors():
+            await self.sink.device_attributes(token_attributes(read_claims(token)))
+        self._token_reported = token
 
     def _open_client(self) -> EnvoyClient:
         """The gateway client; tests replace this to serve captures from memory."""
@@ -158,14 +174,13 @@ class EnphaseEnvoyDriver(Driver):
 
     async def poll(self) -> None:
         poller = self._require_poller()
+        await self._report_token()
         with device_errors():
             result = await poller.cycle()
         # Impossible values are dropped here, not merely overwritten: they are never shown.
-        device = self._counters.apply(result.device)
-        if self._token_changed:  # a new token has its own type and expiry
-            with device_errors():
-                device.update(token_attributes(read_claims(self.settings.token)))
-            self._token_changed = False
+        device: dict[str, AttributeValue | None] = dict(self._counters.apply(result.device))
+        device.update(dict.fromkeys(self._shown - result.device.keys()))  # absent now
+        self._shown = frozenset(result.device)
         await self.sink.device_attributes(device)
         if result.zones is not None:
             await self._report_zones(result.zones)
@@ -189,7 +204,6 @@ class EnphaseEnvoyDriver(Driver):
         if new.token != old.token:
             self._client.set_token(new.token)
             self._poller.forget_capabilities()
-            self._token_changed = True
         self._poller.set_zones(self._zone_addresses())
         return True
 
@@ -218,8 +232,11 @@ class EnphaseEnvoyDriver(Driver):
 
     async def _report_zones(self, zones: dict[str, Attributes]) -> None:
         for zone in self.config.zones:
-            values = zones.get(zone.address.strip())
-            if values is not None:
+            values: dict[str, AttributeValue | None] = dict(zones.get(zone.address.strip(), {}))
+            shown = self._zones_shown.get(zone.id, frozenset())
+            values.update(dict.fromkeys(shown - values.keys()))  # absent now
+            self._zones_shown[zone.id] = frozenset(k for k, v in values.items() if v is not None)
+            if values:
                 await self.sink.zone_attributes(zone.id, values)
 
     def _warn_if_token_for_another_gateway(self, serial: str) -> None:

@@ -53,7 +53,8 @@ class Schedule:
 
 @dataclass(frozen=True, slots=True)
 class CycleResult:
-    """What one cycle learned. `zones` is None when the inverter list was not due."""
+    """What one cycle learned. `zones` is None when the inverter list was not due, and
+    empty when it cannot be read (set aside)."""
 
     device: Attributes
     zones: dict[str, Attributes] | None
@@ -106,8 +107,12 @@ class GatewayPoller:
         return self.all_zones or bool(self.zone_addresses)
 
     def forget_capabilities(self) -> None:
-        """After a token change: endpoints refused to the old token may work now."""
+        """After a token change: endpoints refused to the old token may work now, and what
+        the old token could read the new one may not. Everything is read afresh next cycle;
+        nothing read with the old token is derived from again."""
         self._set_aside.clear()
+        self._due = _Due()
+        self.inventory = self.secctrl = self.v1 = None
 
     async def connect(self) -> GatewayInfo:
         """Read who the gateway is (refusing D5 firmware) and which batteries it has."""
@@ -140,8 +145,8 @@ class GatewayPoller:
             return None
         if self._due.due("v1", self.schedule.inverters_every_s, now):
             fresh = await self._optional("v1", self.client.v1_production)
+            self.v1 = fresh  # None once set aside: its values are no longer current
             if fresh is not None:
-                self.v1 = fresh
                 self._due.mark("v1", now)
         return self.v1
 
@@ -166,9 +171,9 @@ class GatewayPoller:
         return self.secctrl
 
     async def _read_inventory(self) -> None:
-        inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
-        if inventory is not None:
-            self.inventory = inventory
+        # None once set aside (a token that may not read it): the batteries it listed are no
+        # longer known, and nothing is derived from the old list.
+        self.inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
 
     def set_zones(self, addresses: list[str]) -> None:
         """New zone addresses: the next cycle reports them, from the last inverter list
@@ -186,8 +191,9 @@ class GatewayPoller:
             self._zones_changed = False
             return self._zones_of(self.inverters)
         inverters = await self._optional("inverters", self.client.inverters)
-        if inverters is None:
-            return None
+        if inverters is None:  # set aside: no zone has current values any more
+            self.inverters = None
+            return {}
         self._due.mark("inverters", now)
         self.inverters = inverters
         self._zones_changed = False

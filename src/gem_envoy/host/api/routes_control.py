@@ -47,7 +47,8 @@ async def command(body: CommandRequest, session: CurrentSession, ctx: Context) -
     except TimeoutError:
         return error_response(status.HTTP_504_GATEWAY_TIMEOUT, "the device did not answer")
     except DeviceError as exc:  # the device's trouble, not ours: report its cause
-        cause = redact_text(exc.message.splitlines()[0][:300], secrets)
+        # Masked before it is cut: a cut can leave most of a secret behind, unrecognised.
+        cause = (redact_text(exc.message, secrets).splitlines() or ["the device failed"])[0][:300]
         log.warning("device %s: command %r failed: %s", device.name, body.action, cause)
         return error_response(status.HTTP_502_BAD_GATEWAY, cause)
     except Exception:  # a bug in the driver: its traceback goes to the log, not the caller
