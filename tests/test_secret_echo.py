@@ -8,11 +8,7 @@ attribute, history row, log line, API answer and event, and in the database and 
 from __future__ import annotations
 
 import asyncio
-import os
 import re
-import subprocess
-import sys
-import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,10 +17,10 @@ import httpx
 import pytest
 
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
+from tests.host_process import HostProcess, host_process
 from tests.hostile import EchoingGateway
 
 PASSWORD = "echo-test-password-1"
-LISTENING = re.compile(r"gem-envoy host on (http://127\.0\.0\.1:\d+)/")
 
 
 @pytest.fixture
@@ -39,34 +35,9 @@ async def gateway() -> AsyncIterator[tuple[SimServer, EchoingGateway]]:
 
 
 @pytest.fixture
-def host(tmp_path: Path) -> Iterator[tuple[str, list[str], Path]]:
-    """`gem-envoy run` on a free port: its URL, its log lines (as they come), its database."""
-    db = tmp_path / "gem.db"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gem_envoy.cli", "run", "--db", str(db), "--listen", "127.0.0.1:0"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        env={**os.environ, "GEM_ENVOY_ADMIN_PASSWORD": PASSWORD},
-    )
-    assert process.stdout is not None
-    lines: list[str] = []
-    url = ""
-    while not url:
-        line = process.stdout.readline()
-        assert line, f"the host did not start: {lines}"
-        lines.append(line)
-        if found := LISTENING.search(line):
-            url = found.group(1)
-    output = process.stdout
-    reader = threading.Thread(target=lambda: lines.extend(iter(output.readline, "")))
-    reader.start()
-    try:
-        yield url, lines, db
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
-        reader.join(timeout=5)
+def host(tmp_path: Path) -> Iterator[HostProcess]:
+    with host_process(tmp_path / "gem.db", PASSWORD) as running:
+        yield running
 
 
 async def wait_for(api: httpx.AsyncClient, url: str, pattern: str, timeout_s: float = 30) -> str:
@@ -80,10 +51,10 @@ async def wait_for(api: httpx.AsyncClient, url: str, pattern: str, timeout_s: fl
 
 
 async def test_an_echoed_token_is_masked_everywhere(
-    gateway: tuple[SimServer, EchoingGateway], host: tuple[str, list[str], Path]
+    gateway: tuple[SimServer, EchoingGateway], host: HostProcess
 ) -> None:
     server, hostile = gateway
-    url, log, db = host
+    url, log, db = host.url, host.log, host.db
     token = hostile.token
     signature = token.rsplit(".", 1)[-1]
     async with httpx.AsyncClient(base_url=url, timeout=30) as api:
