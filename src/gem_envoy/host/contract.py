@@ -79,6 +79,9 @@ class AttributeSpec:
     history: bool = False
     # The smallest value the driver uses, for forms to hint at (smaller ones are raised).
     minimum: float | None = None
+    # A secret whose name the host's rule (token, *password*, *secret*...) would not catch,
+    # such as an account's e-mail address: stored encrypted, masked, admin-only all the same.
+    secure: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +117,11 @@ class DriverMetadata:
     def history_names(self) -> frozenset[str]:
         """The device and zone attributes whose values the host charts."""
         return frozenset(s.name for s in (*self.runtime, *self.zone) if s.history)
+
+    def secure_names(self) -> frozenset[str]:
+        """The attributes the driver declares secret beyond the host's rule of names."""
+        specs = (*self.required, *self.optional, *self.runtime, *self.zone)
+        return frozenset(s.name for s in specs if s.secure)
 
 
 def _has_type(value: AttributeValue, kind: str) -> bool:
@@ -239,3 +247,8 @@ class Driver(ABC):
 
 DriverRegistry = Mapping[str, type[Driver]]
 """The drivers a host can run, by the name a device's `driver` field uses."""
+
+
+def declared_secure_names(drivers: DriverRegistry) -> frozenset[str]:
+    """Every attribute name that some driver of `drivers` declares secure."""
+    return frozenset(name for d in drivers.values() for name in d.metadata().secure_names())

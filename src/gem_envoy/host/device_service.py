@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 
-from gem_envoy.host.contract import DriverRegistry
+from gem_envoy.host.contract import DriverRegistry, declared_secure_names
 from gem_envoy.host.redact import scrubbed_errors, secret_values
+from gem_envoy.host.secrets import declare_secure
 from gem_envoy.host.store import Device, Store, ValidationError, Zone
 from gem_envoy.host.types import AttributeValue, TargetType
 
@@ -25,6 +26,7 @@ class DeviceService:
         self.store = store
         self.drivers = drivers
         self._changed = changed
+        declare_secure(declared_secure_names(drivers))  # before any of their values is written
 
     # -- devices --------------------------------------------------------------------------------
 

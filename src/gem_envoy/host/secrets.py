@@ -13,6 +13,7 @@ import binascii
 import json
 import os
 import stat
+from collections.abc import Iterable
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -42,8 +43,22 @@ class KeyFileError(SecretError):
 _NOT_SECRET_SUFFIXES = ("_expires_at", "_type")
 
 
+# Names that drivers declare secure (`AttributeSpec.secure`) although the rule of words does
+# not catch them. Process-wide, like the rule: the store, the API and the log masking all ask
+# `is_secure`, and whoever hands the host its drivers declares them first (`declare_secure`).
+_declared: frozenset[str] = frozenset()
+
+
+def declare_secure(names: Iterable[str]) -> None:
+    """Treat these attribute names as secure from now on, in this process (never undone)."""
+    global _declared
+    _declared = _declared | frozenset(names)
+
+
 def is_secure(name: str) -> bool:
     """Whether an attribute of this name holds a secret (its value is encrypted and masked)."""
+    if name in _declared:
+        return True
     lowered = name.lower()
     if lowered.endswith(_NOT_SECRET_SUFFIXES):
         return False

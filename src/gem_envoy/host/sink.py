@@ -7,7 +7,7 @@ from collections.abc import Collection
 
 from gem_envoy.host.contract import AttributeValue, Reported
 from gem_envoy.host.events import AttributeChange, EventHub
-from gem_envoy.host.redact import redact_text
+from gem_envoy.host.redact import LOG_SCRUBBER, redact_text, secret_values
 from gem_envoy.host.secrets import is_secure
 from gem_envoy.host.store import Store
 
@@ -18,7 +18,8 @@ class StoreSink:
 
     Text from a device is never trusted to be free of the device's own secrets (a hostile
     device at the gateway's address may echo the token it was sent): every secret in
-    `secrets` is masked in text values before they are stored or published."""
+    `secrets` is masked in text values before they are stored or published. A secret the
+    driver reports itself (a token it renewed) joins `secrets` and the log's masking at once."""
 
     def __init__(
         self, store: Store, device_id: int, events: EventHub, *, history: Collection[str] = ()
@@ -38,9 +39,16 @@ class StoreSink:
     async def _write(self, target_type: str, target_id: int, values: Reported) -> None:
         if not values:
             return
+        self._learn(values)
         clean = self._masked(values)
         await self._store.set_attributes(target_type, target_id, clean, history=self._history)
         self._events.publish(AttributeChange(target_type, target_id, clean, time.time()))
+
+    def _learn(self, values: Reported) -> None:
+        found = secret_values({n: v for n, v in values.items() if v is not None})
+        if found - self.secrets:
+            self.secrets = self.secrets | found
+            LOG_SCRUBBER.add(found)
 
     def _masked(self, values: Reported) -> dict[str, AttributeValue | None]:
         if not self.secrets:

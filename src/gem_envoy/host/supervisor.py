@@ -13,10 +13,12 @@ from gem_envoy.host.contract import (
     DriverRegistry,
     Json,
     ZoneConfig,
+    declared_secure_names,
 )
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.redact import LOG_SCRUBBER, stored_secrets
 from gem_envoy.host.runner import DeviceRunner
+from gem_envoy.host.secrets import declare_secure
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import Device, NotFoundError, Store
 
@@ -39,6 +41,7 @@ class Supervisor:
         self.store = store
         self.drivers = drivers
         self.events = events
+        declare_secure(declared_secure_names(drivers))  # before any of their values is read
         # Without polling (the console), drivers only connect to answer commands.
         self.polling = polling
         self._runners: dict[int, DeviceRunner] = {}
