@@ -87,3 +87,30 @@ async def test_a_file_that_is_not_a_database_is_a_store_error(
     db_path.write_bytes(b"this is not sqlite" * 100)  # noqa: ASYNC240 (test setup)
     with pytest.raises(StoreError, match="cannot open database"):
         await Store.open(db_path, keyring)
+
+
+async def test_version_2_adds_sessions_to_a_version_1_database(
+    db_path: Path, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = schema.migrations()
+    assert known[1].name == "0002_sessions.sql"
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "migrations", lambda: known[:1])
+        async with await Store.open(db_path, keyring) as store:
+            await store.add_user("root", "root-password-1", "admin")
+    assert user_version(db_path) == 1
+
+    async with await Store.open(db_path, keyring) as store:
+        assert await store.check_login("root", "root-password-1") == "admin"
+        await store.add_session("f" * 64, "root", "admin", 2e9, now=1e9)
+    assert user_version(db_path) == 2
+    conn = sqlite3.connect(db_path)
+    try:
+        columns = [row[1] for row in conn.execute("PRAGMA table_info(sessions)")]
+        indexes = {row[1] for row in conn.execute("PRAGMA index_list(sessions)")}
+        rows = conn.execute("SELECT * FROM sessions").fetchall()
+    finally:
+        conn.close()
+    assert columns == ["token_hash", "username", "role", "created_at", "expires_at"]
+    assert {"sessions_username", "sessions_expires_at"} <= indexes
+    assert rows == [("f" * 64, "root", "admin", 1e9, 2e9)]

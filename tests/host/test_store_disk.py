@@ -60,7 +60,7 @@ async def test_secret_plaintext_never_reaches_the_files(db_path: Path, keyring: 
 
 async def test_database_files_are_private(db_path: Path, keyring: KeyRing) -> None:
     async with await Store.open(db_path, keyring) as store:
-        await store.add_user("alice", "pw", "admin")  # password hashes live here
+        await store.add_user("alice", "alice-password", "admin")  # password hashes live here
         for suffix in ("", "-wal", "-shm"):
             path = db_path.with_name(db_path.name + suffix)
             assert stat.S_IMODE(path.stat().st_mode) & 0o077 == 0, path

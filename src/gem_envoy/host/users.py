@@ -2,8 +2,8 @@
 
 Passwords are stored as scrypt hashes, `scrypt$n$r$p$salt_b64$hash_b64`, so the cost
 parameters travel with each hash and can be raised later without breaking old ones.
-Hashing takes tens of milliseconds on purpose; the store runs it on its database threads,
-never on the event loop.
+Hashing takes a tenth of a second on purpose; the store runs it on threads of its own
+(`store/hashing.py`), never on the event loop nor on a database thread.
 """
 
 from __future__ import annotations
@@ -47,11 +47,19 @@ async def ensure_admin(store: Store, *, reset: bool = False) -> str | None:
     users = dict(await store.list_users())
     if users and not reset:
         return None
-    password = os.environ.get(ADMIN_PASSWORD_ENV) or secrets.token_urlsafe(12)
-    if ADMIN_NAME in users:
-        await store.set_password(ADMIN_NAME, password)
-    else:
-        await store.add_user(ADMIN_NAME, password, ADMIN)
+    from gem_envoy.host.store import ValidationError  # here: the store imports this module
+
+    chosen = os.environ.get(ADMIN_PASSWORD_ENV)
+    password = chosen or secrets.token_urlsafe(12)  # 16 characters
+    try:
+        if ADMIN_NAME in users:
+            await store.set_password(ADMIN_NAME, password)
+        else:
+            await store.add_user(ADMIN_NAME, password, ADMIN)
+    except ValidationError as exc:
+        if chosen:  # say where the refused password came from
+            raise ValidationError(f"${ADMIN_PASSWORD_ENV}: {exc}") from None
+        raise
     return password
 
 

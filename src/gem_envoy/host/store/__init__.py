@@ -1,5 +1,6 @@
 """The host's SQLite store. Import from here: `from gem_envoy.host.store import Store`."""
 
+from .hashing import HashingBusy
 from .models import (
     Attribute,
     AttributeValue,
@@ -7,6 +8,7 @@ from .models import (
     Device,
     NotFoundError,
     SchemaError,
+    StoredSession,
     StoreError,
     ValidationError,
     Zone,
@@ -20,10 +22,12 @@ __all__ = [
     "AttributeValue",
     "ConflictError",
     "Device",
+    "HashingBusy",
     "NotFoundError",
     "SchemaError",
     "Store",
     "StoreError",
+    "StoredSession",
     "ValidationError",
     "Zone",
 ]

@@ -39,6 +39,16 @@ class Attribute:
     secure: bool
 
 
+@dataclass(frozen=True, slots=True)
+class StoredSession:
+    """An API session as stored: `key` is the SHA-256 of its token, never the token."""
+
+    key: str
+    username: str
+    role: str
+    expires: float  # epoch seconds
+
+
 class StoreError(Exception):
     """Anything the store refuses or fails to do; the message is meant for people."""
 
@@ -48,7 +58,7 @@ class NotFoundError(StoreError):
 
 
 class ConflictError(StoreError):
-    """The name is already taken."""
+    """The change conflicts with what is stored: a name already taken, the last admin."""
 
 
 class ValidationError(StoreError):

@@ -1,12 +1,15 @@
-"""The host's database: devices, zones, attributes, history, users, commands, settings.
+"""The host's database: devices, zones, attributes, history, users, sessions, commands,
+settings.
 
 `Store` is the async API. It checks every input first (so bad input changes nothing),
 then hands the work to the single writer queue or to the reader thread; the SQL itself
-lives in `devices`, `attributes`, `accounts` and `config`.
+lives in `devices`, `attributes`, `accounts`, `sessions` and `config`. Passwords are hashed
+on threads of their own (`hashing`), never on the database threads.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
 import re
@@ -18,10 +21,19 @@ from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
-from . import accounts, config, devices, schema
+from . import accounts, config, devices, schema, sessions
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from .dbthread import DbThread, Job, T
-from .models import Attribute, AttributeValue, Device, StoreError, ValidationError, Zone
+from .hashing import Hasher
+from .models import (
+    Attribute,
+    AttributeValue,
+    Device,
+    StoredSession,
+    StoreError,
+    ValidationError,
+    Zone,
+)
 from .validate import (
     check_attribute_name,
     check_commands,
@@ -56,6 +68,7 @@ class Store:
         self._write_thread = writer
         self._read_thread = reader
         self._writer = Writer(writer)
+        self._hasher = Hasher()
         self._closed = False
 
     @classmethod
@@ -89,7 +102,10 @@ class Store:
             try:
                 await self._read_thread.close()
             finally:
-                await self._write_thread.close()
+                try:
+                    await self._write_thread.close()
+                finally:
+                    await asyncio.to_thread(self._hasher.close)
 
     async def __aenter__(self) -> Store:
         return self
@@ -356,32 +372,88 @@ class Store:
     # Users
 
     async def add_user(self, username: str, password: str, role: str) -> None:
-        job = partial(
-            accounts.add_user,
-            username=check_name("username", username),
-            password=check_password(password),
-            role=check_role(role),
+        username = check_name("username", username)
+        password = check_password(password)
+        role = check_role(role)
+        password_hash = await self._hash(password)
+        await self._write(
+            partial(accounts.add_user, username=username, password_hash=password_hash, role=role)
         )
-        await self._write(job)
 
-    async def set_password(self, username: str, password: str) -> None:
+    async def set_password(self, username: str, password: str) -> int:
+        """Set a new password; the user's sessions end. Returns how many did."""
+        username = check_name("username", username)
+        password_hash = await self._hash(check_password(password))
+        job = partial(accounts.set_password, username=username, password_hash=password_hash)
+        return await self._write(job)
+
+    async def set_role(self, username: str, role: str) -> int:
+        """Change the user's role (never the last admin's); a change ends the user's
+        sessions. Returns how many ended."""
         job = partial(
-            accounts.set_password,
-            username=check_name("username", username),
-            password=check_password(password),
+            accounts.set_role, username=check_name("username", username), role=check_role(role)
         )
-        await self._write(job)
+        return await self._write(job)
+
+    async def delete_user(self, username: str) -> int:
+        """Delete the user (never the last admin) and end its sessions; returns how many."""
+        return await self._write(
+            partial(accounts.delete_user, username=check_name("username", username))
+        )
 
     async def check_login(self, username: str, password: str) -> str | None:
-        """The user's role if the password is right, else None."""
+        """The user's role if the password is right, else None. Raises `HashingBusy` when
+        too many checks are already running or waiting."""
         if not isinstance(username, str) or not isinstance(password, str):
             raise ValidationError("username and password must be strings")
-        job = partial(accounts.check_login, username=username, password=password)
-        return await self._read(job)
+        found = await self._read(partial(accounts.find_login, username=username))
+        stored, role = found if found is not None else (accounts.DUMMY_HASH, None)
+        if self._closed:
+            raise StoreError("the store is closed")
+        matches = await self._hasher.verify(password, stored)
+        return role if matches else None
 
     async def list_users(self) -> list[tuple[str, str]]:
         """(username, role) pairs, by username."""
         return await self._read(accounts.list_users)
+
+    async def _hash(self, password: str) -> str:
+        if self._closed:
+            raise StoreError("the store is closed")
+        return await self._hasher.hash(password)
+
+    # Sessions of the API (keyed by the SHA-256 of the token; the token is never stored)
+
+    def add_session(
+        self, key: str, username: str, role: str, expires: float, *, now: float
+    ) -> asyncio.Future[None]:
+        """Queue a new session, pruning expired ones. Queued at once, not when awaited, so
+        that a session made and then revoked is written in that order."""
+        job = partial(
+            sessions.add_session,
+            key=key,
+            username=username,
+            role=check_role(role),
+            expires=expires,
+            now=now,
+        )
+        return self._writer.enqueue(job)
+
+    async def get_session(self, key: str) -> StoredSession | None:
+        """The stored session, expired or not: the caller's clock decides."""
+        return await self._read(partial(sessions.get_session, key=key))
+
+    async def delete_session(self, key: str) -> None:
+        await self._write(partial(sessions.delete_session, key=key))
+
+    async def delete_user_sessions(self, username: str) -> int:
+        """End every session of the user; returns how many there were."""
+        return await self._write(partial(sessions.delete_user_sessions, username=username))
+
+    async def prune_sessions(self, now: float | None = None) -> int:
+        """Delete expired sessions; returns how many."""
+        now = time.time() if now is None else _check_time("now", now)
+        return await self._write(partial(sessions.prune_sessions, now=now))
 
     # Driver commands and settings
 

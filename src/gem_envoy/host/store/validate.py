@@ -13,6 +13,8 @@ from .models import TARGET_TYPES, AttributeValue, TargetType, ValidationError
 MAX_NAME = 100
 MAX_TEXT = 64 * 1024
 MAX_PASSWORD = 1024
+# Long enough that guessing, slowed as sign-ins are, gets nowhere; short enough to type.
+MIN_PASSWORD = 12
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _DIGITS = re.compile(r"[0-9]+")
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
@@ -126,8 +128,10 @@ def check_role(role: object) -> str:
 
 
 def check_password(password: object) -> str:
-    if not isinstance(password, str) or not password:
-        raise ValidationError("password must be a non-empty string")
+    if not isinstance(password, str):
+        raise ValidationError("password must be a string")
+    if len(password) < MIN_PASSWORD:
+        raise ValidationError(f"password must be at least {MIN_PASSWORD} characters long")
     _check_storable("password", password, MAX_PASSWORD)
     return password
 

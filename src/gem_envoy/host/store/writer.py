@@ -37,11 +37,16 @@ class Writer:
         Cancelling the caller withdraws a job that has not started; one already running
         still commits, as a transaction cannot be stopped half-way.
         """
+        return await self.enqueue(job)
+
+    def enqueue(self, job: Job[T]) -> asyncio.Future[T]:
+        """Queue `job` now, in the order of this call, and hand back the future of its
+        commit; for callers that cannot wait here but need their place in the queue."""
         if self._closed:
             raise StoreError("the store is closed")
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.put_nowait(_Request(job, future))
-        return await future
+        return future
 
     async def close(self) -> None:
         """Finish every queued write, then stop."""
