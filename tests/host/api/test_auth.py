@@ -1,11 +1,10 @@
-"""Tokens: which routes need one, logging in and out, expiry, and password-guessing limits."""
+"""Tokens: which routes need one, logging in and out, expiry (password-guessing limits are in
+test_signin_limits)."""
 
 from __future__ import annotations
 
 import re
 import time
-
-from gem_envoy.host.api import LoginLimiter
 
 from .conftest import PASSWORDS, Host
 
@@ -90,55 +89,6 @@ async def test_malformed_login_is_422_not_a_crash(host: Host) -> None:
         answer = await host.anon.post("/api/token", json=body)
         assert answer.status_code == 422
         assert answer.json()["error"].startswith("invalid request")
-
-
-async def test_sixth_failure_in_a_row_is_429_even_with_the_right_password(host: Host) -> None:
-    for _ in range(5):
-        answer = await host.anon.post("/api/token", json={"username": "alice", "password": "x"})
-        assert answer.status_code == 401
-    for password in ("x", PASSWORDS["alice"]):
-        answer = await host.anon.post(
-            "/api/token", json={"username": "alice", "password": password}
-        )
-        assert answer.status_code == 429
-        assert 0 < int(answer.headers["retry-after"]) <= 15 * 60
-        assert "error" in answer.json()
-
-
-async def test_failures_count_per_address_across_usernames(host: Host) -> None:
-    for index in range(5):
-        answer = await host.anon.post(
-            "/api/token", json={"username": f"guess{index}", "password": "x"}
-        )
-        assert answer.status_code == 401
-    answer = await host.anon.post(
-        "/api/token", json={"username": "root", "password": PASSWORDS["root"]}
-    )
-    assert answer.status_code == 429
-
-
-async def test_the_window_passes(host: Host) -> None:
-    now = [1000.0]
-    host.context.limiter = LoginLimiter(delay_step_s=0.0, clock=lambda: now[0])
-    for _ in range(5):
-        await host.anon.post("/api/token", json={"username": "alice", "password": "x"})
-    assert (
-        await host.anon.post("/api/token", json={"username": "alice", "password": "x"})
-    ).status_code == 429
-    now[0] += 15 * 60 + 1
-    await host.login("alice")
-
-
-async def test_failed_logins_are_answered_ever_more_slowly(host: Host) -> None:
-    host.context.limiter = LoginLimiter(delay_step_s=0.2)
-    took = []
-    for _ in range(3):
-        started = time.monotonic()
-        await host.anon.post("/api/token", json={"username": "alice", "password": "x"})
-        took.append(time.monotonic() - started)
-    assert took[0] >= 0.2
-    assert took[1] >= 0.4
-    assert took[2] >= 0.6
 
 
 async def test_expired_token_is_401(host: Host) -> None:

@@ -3,15 +3,19 @@ query-token middleware."""
 
 from __future__ import annotations
 
+import asyncio
+
 from hypothesis import given
 from hypothesis import strategies as st
 from starlette.types import Receive, Scope, Send
 
 from gem_envoy.host.api import LoginLimiter, Sessions
 from gem_envoy.host.api.query_token import QueryTokenMiddleware
-from gem_envoy.host.redact import redact
+from gem_envoy.host.api.ratelimit import MAX_KEYS, login_key
 from gem_envoy.host.api.routes_history import downsample
+from gem_envoy.host.redact import redact
 from gem_envoy.host.secrets import MASK
+from gem_envoy.host.store import Store
 
 
 class Clock:
@@ -22,55 +26,75 @@ class Clock:
         return self.now
 
 
-def test_sessions_expire_and_are_revoked() -> None:
+async def test_sessions_expire_and_are_revoked(store: Store) -> None:
     clock = Clock()
-    sessions = Sessions(lifetime_s=60, clock=clock)
+    sessions = Sessions(lifetime_s=60, clock=clock, store=store)
     token, session = sessions.create("alice", "user")
     assert session.expires == 1060
     assert token not in repr(sessions)
     assert token not in session.key
-    assert sessions.get(token) == session
-    assert sessions.get(token + "x") is None
+    assert await sessions.get(token) == session
+    assert await sessions.get(token + "x") is None
     clock.now = 1060
-    assert sessions.get(token) is None
-    token, session = sessions.create("alice", "user")
+    assert await sessions.get(token) is None
+    token, session = await sessions.open("alice", "user")
     other, _ = sessions.create("bob", "user")
-    sessions.revoke(session)
-    assert sessions.get(token) is None
-    assert sessions.get(other) is not None
-    sessions.revoke_user("bob")
-    assert sessions.get(other) is None
+    await sessions.revoke(session)
+    assert await sessions.get(token) is None
+    assert await sessions.get(other) is not None
+    assert await sessions.revoke_user("bob") == 1
+    assert await sessions.get(other) is None
 
 
-def test_limiter_blocks_after_five_failures_until_the_window_passes() -> None:
+def test_limiter_waits_double_after_the_first_failure_up_to_the_cap() -> None:
     clock = Clock()
     limiter = LoginLimiter(clock=clock)
-    keys = ("user:alice", "address:10.0.0.1")
-    delays = []
-    for _ in range(5):
-        assert limiter.retry_after(keys) is None
-        limiter.record(keys)
-        delays.append(limiter.delay(keys))
-        clock.now += 10
-    assert delays == [0.2, 0.4, 0.6000000000000001, 0.8, 1.0]
-    assert limiter.retry_after(keys) == 900 - 50
-    assert limiter.retry_after(["address:10.0.0.1"]) == 850
-    assert limiter.retry_after(["user:bob"]) is None
-    clock.now += 851
-    assert limiter.retry_after(keys) is None
+    key = login_key("Alice", "10.0.0.1")
+    assert key == login_key("alice", "10.0.0.1")
+    waits = []
+    for _ in range(14):
+        assert limiter.retry_after(key) is None
+        limiter.failed(key)
+        waits.append(limiter.retry_after(key))
+        clock.now += waits[-1] or 0
+    assert waits == [None, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
+    assert limiter.retry_after(login_key("alice", "10.0.0.2")) is None
+    assert limiter.retry_after(login_key("bob", "10.0.0.1")) is None
+    limiter.succeeded(key)
+    limiter.failed(key)
+    assert limiter.retry_after(key) is None  # a success starts the count afresh
 
 
-def test_limiter_delay_is_capped_and_success_takes_the_attempt_back() -> None:
+def test_limiter_forgets_a_quiet_key_and_bounds_its_memory() -> None:
     clock = Clock()
-    limiter = LoginLimiter(clock=clock, max_failures=100)
-    keys = ("user:alice", "address:a")
-    for _ in range(20):
-        limiter.record(keys)
-    assert limiter.delay(keys) == 2.0
-    stamp = limiter.record(("user:bob", "address:a"))
-    limiter.succeeded(("user:bob", "address:a"), stamp, forget="user:bob")
-    assert limiter.delay(["user:bob"]) == 0
-    assert limiter.delay(["address:a"]) == 2.0  # the address keeps its own count
+    limiter = LoginLimiter(clock=clock)
+    key = login_key("alice", "a")
+    for _ in range(3):
+        limiter.failed(key)
+    assert limiter.retry_after(key) == 2
+    clock.now += 24 * 3600 + 1
+    assert limiter.retry_after(key) is None
+    limiter.failed(key)
+    assert limiter.retry_after(key) is None  # counted from one again
+    for index in range(MAX_KEYS + 10):
+        limiter.failed(login_key(f"guess{index}", "a"))
+    assert len(limiter._failures) == MAX_KEYS
+
+
+async def test_limiter_turns_let_one_attempt_of_a_key_at_a_time() -> None:
+    limiter = LoginLimiter()
+    key = login_key("alice", "a")
+    inside: list[int] = []
+
+    async def attempt(index: int) -> None:
+        async with limiter.turn(key):
+            inside.append(index)
+            assert len(inside) == 1
+            await asyncio.sleep(0.01)
+            inside.remove(index)
+
+    await asyncio.gather(*(attempt(i) for i in range(5)))
+    assert limiter._turns == {}
 
 
 points = st.lists(

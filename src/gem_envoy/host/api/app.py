@@ -16,6 +16,7 @@ from gem_envoy.host.api import (
     routes_events,
     routes_history,
     routes_status,
+    routes_users,
 )
 from gem_envoy.host.api.auth import CurrentSession
 from gem_envoy.host.api.body_limit import BodyLimitMiddleware
@@ -49,6 +50,7 @@ def create_app(context: ApiContext) -> FastAPI:
         routes_status.public,
         routes_auth.public,
         routes_auth.router,
+        routes_users.router,
         routes_data.router,
         routes_attributes.router,
         routes_history.router,

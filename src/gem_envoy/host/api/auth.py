@@ -25,10 +25,10 @@ def unauthorized(message: str) -> HTTPException:
     )
 
 
-def current_session(ctx: Context, credentials: Credentials) -> Session:
+async def current_session(ctx: Context, credentials: Credentials) -> Session:
     if credentials is None:
         raise unauthorized("a bearer token is required")
-    session = ctx.sessions.get(credentials.credentials)
+    session = await ctx.sessions.get(credentials.credentials)
     if session is None:
         raise unauthorized("the token is invalid or has expired")
     return session

@@ -25,10 +25,13 @@ class ApiContext:
     devices: DeviceService  # every change of a device or zone goes through it
     events: EventHub
     version: str
-    sessions: Sessions = field(default_factory=Sessions)
+    sessions: Sessions = field(default_factory=Sessions)  # kept in `store`
     limiter: LoginLimiter = field(default_factory=LoginLimiter)
     max_body_bytes: int = MAX_BODY_BYTES
     keepalive_s: float = KEEPALIVE_S  # seconds between SSE keep-alive comments
+
+    def __post_init__(self) -> None:
+        self.sessions.bind(self.store)
 
 
 def get_context(request: Request) -> ApiContext:

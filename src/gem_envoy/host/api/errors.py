@@ -16,7 +16,13 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
 from gem_envoy.host.contract import CommandRefused
-from gem_envoy.host.store import ConflictError, NotFoundError, StoreError, ValidationError
+from gem_envoy.host.store import (
+    ConflictError,
+    HashingBusy,
+    NotFoundError,
+    StoreError,
+    ValidationError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +66,9 @@ async def on_validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def on_store_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StoreError)
+    if isinstance(exc, HashingBusy):
+        # A flood of sign-ins, not an unwell store: worth trying again in a moment.
+        return error_response(status.HTTP_503_SERVICE_UNAVAILABLE, str(exc), {"Retry-After": "1"})
     for kind, code in _STORE_STATUS:
         if isinstance(exc, kind):
             return error_response(code, str(exc))

@@ -1,98 +1,114 @@
-"""Slowing down and then refusing password guessing at `POST /api/token`.
+"""Slowing password guessing at `POST /api/token` without locking the owner out.
 
-Failures are counted per key within a sliding window; the login route uses two keys per
-attempt, the username and the client address, so that neither many names from one address
-nor one name from many addresses gets unlimited guesses.
+Failures are counted per (username, client address). After the first failure, which may be
+a typo, each one makes that pair wait twice as long as the last before it may try again:
+1 s, 2 s, 4 s ... up to 15 minutes. A wrong password from one address therefore never delays
+the same name from another address, nor other names from the same one: whoever guesses at
+`admin` slows only their own guessing, and the owner signs in from their own machine.
+Attempts under one key take turns (`turn`), so parallel guesses cannot all slip in before
+the first failure is counted.
 """
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
-from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
 
-MAX_FAILURES = 5
-WINDOW_S = 15 * 60.0
-DELAY_STEP_S = 0.2
-MAX_DELAY_S = 2.0
+FREE_FAILURES = 1  # a typo costs nothing
+DELAY_STEP_S = 1.0  # the first wait; each further failure doubles it
+MAX_DELAY_S = 15 * 60.0
+# A key that has not failed for this long starts afresh.
+FORGET_AFTER_S = 24 * 3600.0
 # Bound on remembered keys, so a flood of invented usernames cannot grow memory forever.
 MAX_KEYS = 10_000
+
+Key = tuple[str, str]  # (casefolded username, client address)
+
+
+def login_key(username: str, address: str) -> Key:
+    return (username.casefold(), address)
+
+
+@dataclass(slots=True)
+class _Failures:
+    count: int
+    last: float  # clock time of the last failure
+    allowed_at: float  # clock time from which the next attempt is heard
+
+
+@dataclass(slots=True)
+class _Turn:
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
 
 
 class LoginLimiter:
     def __init__(
         self,
         *,
-        max_failures: int = MAX_FAILURES,
-        window_s: float = WINDOW_S,
         delay_step_s: float = DELAY_STEP_S,
         max_delay_s: float = MAX_DELAY_S,
+        free_failures: int = FREE_FAILURES,
+        forget_after_s: float = FORGET_AFTER_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.max_failures = max_failures
-        self.window_s = window_s
         self.delay_step_s = delay_step_s
         self.max_delay_s = max_delay_s
+        self.free_failures = free_failures
+        self.forget_after_s = forget_after_s
         self._clock = clock
-        self._failures: dict[str, deque[float]] = {}
+        self._failures: dict[Key, _Failures] = {}
+        self._turns: dict[Key, _Turn] = {}
 
-    def retry_after(self, keys: Iterable[str]) -> int | None:
-        """Whole seconds until an attempt under these keys is allowed; None if it is now."""
+    @asynccontextmanager
+    async def turn(self, key: Key) -> AsyncIterator[None]:
+        """One attempt at a time under `key`; the others wait here for theirs."""
+        turn = self._turns.setdefault(key, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                yield
+        finally:
+            turn.users -= 1
+            if turn.users == 0:
+                del self._turns[key]
+
+    def retry_after(self, key: Key) -> int | None:
+        """Whole seconds until an attempt under `key` is heard; None if it is now."""
+        found = self._current(key)
+        if found is None:
+            return None
+        wait = found.allowed_at - self._clock()
+        return math.ceil(wait) if wait > 0 else None
+
+    def failed(self, key: Key) -> None:
         now = self._clock()
-        wait = 0.0
-        for key in keys:
-            recent = self._recent(key, now)
-            if len(recent) >= self.max_failures:
-                # Allowed again once enough of the oldest failures have left the window.
-                oldest_that_matters = recent[len(recent) - self.max_failures]
-                wait = max(wait, oldest_that_matters + self.window_s - now)
-        return max(1, math.ceil(wait)) if wait > 0 else None
-
-    def record(self, keys: Iterable[str]) -> float:
-        """Count an attempt as failed before its password is checked, so that a burst of
-        parallel guesses cannot all slip past `retry_after`; returns its timestamp, which
-        `succeeded` takes back."""
-        now = self._clock()
-        for key in keys:
-            recent = self._recent(key, now)
-            recent.append(now)
-            self._failures[key] = recent
-        self._bound(now)
-        return now
-
-    def succeeded(self, keys: Iterable[str], stamp: float, *, forget: str) -> None:
-        """Take back the attempt made at `stamp`, and clear the count of `forget` (the
-        username; not the address: one good account must not reset the guessing budget
-        of a whole address)."""
-        self.cancel(keys, stamp)
-        self._failures.pop(forget, None)
-
-    def cancel(self, keys: Iterable[str], stamp: float) -> None:
-        """Take back the attempt made at `stamp` (its password could not be checked)."""
-        for key in keys:
-            recent = self._failures.get(key)
-            if recent is not None and stamp in recent:
-                recent.remove(stamp)
-
-    def delay(self, keys: Iterable[str]) -> float:
-        """How long to hold back the answer to a failed attempt: longer the more failures."""
-        now = self._clock()
-        worst = max((len(self._recent(key, now)) for key in keys), default=0)
-        return min(self.max_delay_s, self.delay_step_s * worst)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        recent = self._failures.get(key, deque())
-        while recent and recent[0] <= now - self.window_s:
-            recent.popleft()
-        if not recent:
-            self._failures.pop(key, None)
-        return recent
-
-    def _bound(self, now: float) -> None:
-        if len(self._failures) <= MAX_KEYS:
-            return
-        for key in list(self._failures):
-            self._recent(key, now)
+        found = self._current(key)
+        count = 1 if found is None else found.count + 1
+        self._failures.pop(key, None)  # re-inserted last: the dict stays oldest first
+        self._failures[key] = _Failures(count, now, now + self.delay(count))
         while len(self._failures) > MAX_KEYS:
-            del self._failures[next(iter(self._failures))]  # oldest first: dicts keep order
+            del self._failures[next(iter(self._failures))]
+
+    def succeeded(self, key: Key) -> None:
+        self._failures.pop(key, None)
+
+    def delay(self, failures: int) -> float:
+        """The wait after this many failures in a row."""
+        doublings = failures - self.free_failures - 1
+        if doublings < 0:
+            return 0.0
+        if doublings >= 64:  # 2**64 seconds outlasts any cap
+            return self.max_delay_s
+        return float(min(self.max_delay_s, self.delay_step_s * 2**doublings))
+
+    def _current(self, key: Key) -> _Failures | None:
+        found = self._failures.get(key)
+        if found is not None and self._clock() - found.last > self.forget_after_s:
+            del self._failures[key]
+            return None
+        return found

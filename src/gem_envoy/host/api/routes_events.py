@@ -53,7 +53,7 @@ async def _stream(ctx: ApiContext, session: Session) -> AsyncIterator[str]:
     async with ctx.events.subscribe() as queue:
         # Sent at once so the client knows it is subscribed before any change happens.
         yield ": connected\n\n"
-        while ctx.sessions.is_live(session):
+        while await ctx.sessions.is_live(session):
             try:
                 change = await asyncio.wait_for(queue.get(), ctx.keepalive_s)
             except TimeoutError:

@@ -75,6 +75,28 @@ class UserOut(BaseModel):
     role: str
 
 
+# The store checks the rest (at least 12 characters, roles), with the same words as the CLI.
+Password = Annotated[str, Field(min_length=1, max_length=1024)]
+
+
+class UserCreate(Strict):
+    username: Name
+    password: Password
+    role: str = "user"
+
+
+class RoleChange(Strict):
+    role: str
+
+
+class PasswordChange(Strict):
+    password: Password
+
+
+class RevokedOut(BaseModel):
+    revoked: int = Field(description="how many sessions ended")
+
+
 # -- status --------------------------------------------------------------------------------
 
 

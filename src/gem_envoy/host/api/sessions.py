@@ -1,17 +1,22 @@
-"""Bearer tokens handed out by `POST /api/token`, kept in memory only.
+"""Bearer tokens handed out by `POST /api/token`, kept in the database.
 
-A restart logs everybody out, which is acceptable for a home controller and means no token
-is ever written to disk. The table is keyed by a SHA-256 digest of each token, so a memory
-dump or a debugger shows nothing that could be replayed against the API.
+The database is the only truth: every request looks its token up there (a read on the
+reader thread, well under a millisecond), so a restart signs nobody out, and a user changed
+or signed out everywhere from the CLI, another process, loses access on the next request.
+Rows are keyed by a SHA-256 digest of each token; neither the database nor a memory dump
+holds anything that could be replayed against the API.
 """
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from gem_envoy.host.store import Store
 
 DEFAULT_LIFETIME_S = 12 * 3600.0
 
@@ -24,61 +29,90 @@ class Session:
     expires: float  # epoch seconds
 
 
-def _digest(token: str) -> str:
+def digest(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 class Sessions:
-    """Live tokens. `clock` is epoch seconds (time.time), swappable in tests."""
+    """Sessions in `store` (the API context binds its own). `clock` is epoch seconds
+    (time.time), swappable in tests."""
 
     def __init__(
         self,
         lifetime_s: float = DEFAULT_LIFETIME_S,
         clock: Callable[[], float] = time.time,
+        store: Store | None = None,
     ) -> None:
         if lifetime_s <= 0:
             raise ValueError("a session lifetime must be positive")
         self.lifetime_s = lifetime_s
         self._clock = clock
-        self._live: dict[str, Session] = {}
+        self._store = store
+        # Rows queued by `create` and not yet committed; lookups wait for them.
+        self._pending: set[asyncio.Future[None]] = set()
 
     def __repr__(self) -> str:
-        return f"Sessions(live={len(self._live)}, lifetime_s={self.lifetime_s})"
+        return f"Sessions(lifetime_s={self.lifetime_s}, pending={len(self._pending)})"
+
+    def bind(self, store: Store) -> None:
+        if self._store is not None and self._store is not store:
+            raise ValueError("these sessions already live in another store")
+        self._store = store
 
     def create(self, username: str, role: str) -> tuple[str, Session]:
-        """A new random token for this user, and its session."""
-        self._purge()
-        token = secrets.token_urlsafe(32)
-        session = Session(_digest(token), username, role, self._clock() + self.lifetime_s)
-        self._live[session.key] = session
+        """A new random token for this user, and its session. The row is queued on the
+        store's writer at once; `get` waits for it, `open` also reports its failure."""
+        token, session, _ = self._create(username, role)
         return token, session
 
-    def get(self, token: str) -> Session | None:
-        """The session of a live token; None for an unknown, revoked or expired one."""
-        key = _digest(token)
-        session = self._live.get(key)
-        if session is None:
-            return None
-        if session.expires <= self._clock():
-            del self._live[key]
-            return None
-        return session
+    async def open(self, username: str, role: str) -> tuple[str, Session]:
+        """`create`, once the row is committed: a token is handed out only if it will
+        outlive a restart."""
+        token, session, written = self._create(username, role)
+        await written
+        return token, session
 
-    def is_live(self, session: Session) -> bool:
-        current = self._live.get(session.key)
-        return current is not None and current.expires > self._clock()
-
-    def revoke(self, session: Session) -> None:
-        self._live.pop(session.key, None)
-
-    def revoke_user(self, username: str) -> None:
-        """Log one user out everywhere (e.g. after a password change)."""
-        for key in [k for k, s in self._live.items() if s.username == username]:
-            del self._live[key]
-
-    def _purge(self) -> None:
-        # Expired tokens are dropped lazily; sweeping on each login keeps the table bounded
-        # by the number of logins within one lifetime.
+    def _create(self, username: str, role: str) -> tuple[str, Session, asyncio.Future[None]]:
+        token = secrets.token_urlsafe(32)
         now = self._clock()
-        for key in [k for k, s in self._live.items() if s.expires <= now]:
-            del self._live[key]
+        session = Session(digest(token), username, role, now + self.lifetime_s)
+        written = self._store_().add_session(session.key, username, role, session.expires, now=now)
+        self._pending.add(written)
+        written.add_done_callback(self._settled)
+        return token, session, written
+
+    async def get(self, token: str) -> Session | None:
+        """The session of a live token; None for an unknown, revoked or expired one."""
+        return await self._lookup(digest(token))
+
+    async def is_live(self, session: Session) -> bool:
+        return await self._lookup(session.key) is not None
+
+    async def revoke(self, session: Session) -> None:
+        await self._store_().delete_session(session.key)
+
+    async def revoke_user(self, username: str) -> int:
+        """Sign one user out everywhere; returns how many sessions ended."""
+        await self._wait_pending()
+        return await self._store_().delete_user_sessions(username)
+
+    async def _lookup(self, key: str) -> Session | None:
+        await self._wait_pending()
+        stored = await self._store_().get_session(key)
+        if stored is None or stored.expires <= self._clock():
+            return None  # an expired row is left to the next prune
+        return Session(stored.key, stored.username, stored.role, stored.expires)
+
+    async def _wait_pending(self) -> None:
+        if self._pending:
+            await asyncio.wait(set(self._pending))
+
+    def _settled(self, written: asyncio.Future[None]) -> None:
+        self._pending.discard(written)
+        if not written.cancelled():
+            written.exception()  # retrieved here: `open` reports it, nobody else waits
+
+    def _store_(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("these sessions are not bound to a store")
+        return self._store
