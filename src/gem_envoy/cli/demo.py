@@ -13,9 +13,10 @@ import logging
 from pathlib import Path
 
 from gem_envoy.cli.parsing import parse_listen
+from gem_envoy.cli.serve_options import add_serve_options, serve_options
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.device_service import DeviceService
-from gem_envoy.host.service import Host, serve_until_stopped
+from gem_envoy.host.service import Host, ServeOptions, serve_until_stopped
 from gem_envoy.host.store import NotFoundError
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.host.users import ensure_admin
@@ -61,11 +62,11 @@ async def add_inverter_zones(host: Host, device_id: int) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    asyncio.run(run_demo(args.db, args.listen))
+    asyncio.run(run_demo(args.db, args.listen, serve_options(args)))
     return 0
 
 
-async def run_demo(db: str, listen: str) -> None:
+async def run_demo(db: str, listen: str, options: ServeOptions) -> None:
     listen_host, listen_port = parse_listen(listen)
     sim = await start_simulator(SimOptions(inverters=12, cts=True, battery=True))
     try:
@@ -85,7 +86,7 @@ async def run_demo(db: str, listen: str) -> None:
             print(f"REST API on http://{listen_host}:{port}/api/ (same users)")
             print("Ctrl-C to stop", flush=True)
 
-        await serve_until_stopped(Path(db), DRIVERS, listen_host, listen_port, announce)
+        await serve_until_stopped(Path(db), DRIVERS, listen_host, listen_port, announce, options)
     finally:
         await sim.close()
 
@@ -94,4 +95,5 @@ def add_demo_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo = verbs.add_parser("demo", help="a simulated gateway and a host polling it (make run)")
     demo.add_argument("--db", default="var/demo/gem-envoy.db", help="database (var/demo/)")
     demo.add_argument("--listen", default="127.0.0.1:8080", help="HOST:PORT of the API")
+    add_serve_options(demo)
     demo.set_defaults(handler=cmd_demo)

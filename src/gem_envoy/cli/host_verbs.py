@@ -16,11 +16,12 @@ from pathlib import Path
 
 from gem_envoy.cli.output import print_json, shown
 from gem_envoy.cli.parsing import parse_listen, parse_pairs, typed_by_driver
+from gem_envoy.cli.serve_options import add_serve_options, serve_options
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.console import Gem, run_console
 from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.service import Host, serve_until_stopped
-from gem_envoy.host.store import Store
+from gem_envoy.host.store import NotFoundError, Store
 from gem_envoy.host.supervisor import bump_generation
 from gem_envoy.host.users import ROLES, ensure_admin
 
@@ -51,6 +52,7 @@ async def with_devices(db: str, work: StoreVerb, args: argparse.Namespace) -> ob
 
 def cmd_run(args: argparse.Namespace) -> int:
     listen_host, listen_port = parse_listen(args.listen)
+    options = serve_options(args)
 
     async def announce(host: Host, port: int) -> None:
         password = await ensure_admin(host.store)
@@ -58,7 +60,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         if password:
             print(f"created user admin with password {password}", flush=True)
 
-    asyncio.run(serve_until_stopped(Path(args.db), DRIVERS, listen_host, listen_port, announce))
+    asyncio.run(
+        serve_until_stopped(Path(args.db), DRIVERS, listen_host, listen_port, announce, options)
+    )
     return 0
 
 
@@ -118,16 +122,49 @@ async def _zone_rm(args: argparse.Namespace, devices: DeviceService) -> object:
     return {"deleted": zone.id}
 
 
+def _new_password(name: str) -> str:
+    return os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {name}: ")
+
+
 async def _user_add(args: argparse.Namespace, devices: DeviceService) -> object:
-    password = os.environ.get(PASSWORD_ENV) or getpass.getpass(f"password for {args.name}: ")
-    await devices.store.add_user(args.name, password, args.role)
+    await devices.store.add_user(args.name, _new_password(args.name), args.role)
     return {"user": args.name, "role": args.role}
+
+
+async def _user_list(args: argparse.Namespace, devices: DeviceService) -> object:
+    return [{"user": name, "role": role} for name, role in await devices.store.list_users()]
+
+
+# Each change ends the user's sessions, also in a service running meanwhile: it reads them
+# from the same database on every request.
+async def _user_delete(args: argparse.Namespace, devices: DeviceService) -> object:
+    ended = await devices.store.delete_user(args.name)
+    return {"deleted": args.name, "sessions_ended": ended}
+
+
+async def _user_set_role(args: argparse.Namespace, devices: DeviceService) -> object:
+    ended = await devices.store.set_role(args.name, args.role)
+    return {"user": args.name, "role": args.role, "sessions_ended": ended}
+
+
+async def _user_passwd(args: argparse.Namespace, devices: DeviceService) -> object:
+    ended = await devices.store.set_password(args.name, _new_password(args.name))
+    return {"user": args.name, "sessions_ended": ended}
+
+
+async def _user_logout(args: argparse.Namespace, devices: DeviceService) -> object:
+    if args.name not in dict(await devices.store.list_users()):
+        raise NotFoundError(f"there is no user named {args.name!r}")
+    ended = await devices.store.delete_user_sessions(args.name)
+    return {"user": args.name, "sessions_ended": ended}
 
 
 STORE_VERBS: dict[str, StoreVerb] = {
     "device add": _device_add, "device list": _device_list, "device set": _device_set,
     "device rm": _device_rm, "zone add": _zone_add, "zone list": _zone_list,
-    "zone rm": _zone_rm, "user add": _user_add,
+    "zone rm": _zone_rm, "user add": _user_add, "user list": _user_list,
+    "user delete": _user_delete, "user set-role": _user_set_role, "user passwd": _user_passwd,
+    "user logout": _user_logout,
 }  # fmt: skip
 
 
@@ -165,6 +202,7 @@ def add_host_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
     run = verbs.add_parser("run", help="run the host: polling, REST API and dashboard")
     _db(run)
     run.add_argument("--listen", default=DEFAULT_LISTEN, help="HOST:PORT of the API")
+    add_serve_options(run)
     run.set_defaults(handler=cmd_run)
 
     console = verbs.add_parser("console", help="the script console (await gem.command(...))")
@@ -173,14 +211,32 @@ def add_host_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -
 
     _add_device_verbs(verbs)
     _add_zone_verbs(verbs)
-    user = verbs.add_parser("user", help="manage users").add_subparsers(
+    _add_user_verbs(verbs)
+
+
+def _add_user_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    actions = verbs.add_parser("user", help="manage users").add_subparsers(
         dest="action", required=True
     )
-    add = user.add_parser("add", help=f"add a user (password from ${PASSWORD_ENV} or a prompt)")
-    _db(add)
+    from_env = f"password from ${PASSWORD_ENV} or a prompt; 12 characters or more"
+    add = actions.add_parser("add", help=f"add a user ({from_env})")
     add.add_argument("name")
     add.add_argument("--role", choices=sorted(ROLES), default="user")
-    add.set_defaults(handler=cmd_store_verb)
+    lst = actions.add_parser("list", help="list users and their roles")
+    delete = actions.add_parser("delete", help="delete a user (never the last admin)")
+    delete.add_argument("name")
+    set_role = actions.add_parser(
+        "set-role", help="change a user's role (never demotes the last admin)"
+    )
+    set_role.add_argument("name")
+    set_role.add_argument("role", choices=sorted(ROLES))
+    passwd = actions.add_parser("passwd", help=f"set a user's password ({from_env})")
+    passwd.add_argument("name")
+    logout = actions.add_parser("logout", help="sign a user out everywhere")
+    logout.add_argument("name")
+    for parser in (add, lst, delete, set_role, passwd, logout):
+        _db(parser)
+        parser.set_defaults(handler=cmd_store_verb)
 
 
 def _add_device_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

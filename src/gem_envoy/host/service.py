@@ -14,6 +14,7 @@ import uvicorn
 
 from gem_envoy import __version__
 from gem_envoy.host.api import ApiContext, create_app
+from gem_envoy.host.api.allowed_hosts import AllowedHosts, AllowedHostsMiddleware
 from gem_envoy.host.contract import DriverRegistry
 from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
@@ -24,6 +25,17 @@ from gem_envoy.host.supervisor import Supervisor
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    """How the API faces the network (`gem-envoy run` and `demo` options)."""
+
+    # Host names the API answers to besides its listen address and localhost.
+    allowed_hosts: tuple[str, ...] = ()
+    # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses
+    # or networks); None trusts nobody's, so a client cannot choose its own address.
+    forwarded_allow_ips: str | None = None
 
 
 @dataclass
@@ -60,8 +72,9 @@ class Host:
                 removed = await self.store.prune_history()
                 if removed:
                     log.info("history: pruned %d points past retention", removed)
+                await self.store.prune_sessions()
             except Exception as exc:  # pruning is housekeeping; polling must go on
-                log.warning("history pruning failed: %s", exc)
+                log.warning("pruning failed: %s", exc)
             await asyncio.sleep(PRUNE_EVERY_S)
 
 
@@ -73,15 +86,21 @@ class _EmbeddedServer(uvicorn.Server):
         yield
 
 
-def api_server(host: Host, listen_host: str, listen_port: int) -> uvicorn.Server:
+def api_server(
+    host: Host, listen_host: str, listen_port: int, options: ServeOptions = ServeOptions()
+) -> uvicorn.Server:
+    allowed = AllowedHosts(listen_host, options.allowed_hosts)
     config = uvicorn.Config(
-        create_app(host.api_context()),
+        AllowedHostsMiddleware(create_app(host.api_context()), allowed),
         host=listen_host,
         port=listen_port,
         log_level="warning",
         access_log=False,  # access lines would carry ?access_token= of the live page
         lifespan="off",
         timeout_graceful_shutdown=3,  # open event streams must not hold up a stop
+        # uvicorn would otherwise believe X-Forwarded-For from any local process.
+        proxy_headers=options.forwarded_allow_ips is not None,
+        forwarded_allow_ips=options.forwarded_allow_ips,
     )
     return _EmbeddedServer(config)
 
@@ -92,10 +111,12 @@ def bound_port(server: uvicorn.Server) -> int:
 
 
 @contextlib.asynccontextmanager
-async def serving(host: Host, listen_host: str, listen_port: int) -> AsyncIterator[uvicorn.Server]:
+async def serving(
+    host: Host, listen_host: str, listen_port: int, options: ServeOptions = ServeOptions()
+) -> AsyncIterator[uvicorn.Server]:
     """Run the supervisor and the API until the block exits."""
     await host.supervisor.start()
-    server = api_server(host, listen_host, listen_port)
+    server = api_server(host, listen_host, listen_port, options)
     serve_task = asyncio.create_task(server.serve(), name="api")
     prune_task = asyncio.create_task(host.prune_forever(), name="prune")
     watch_task = asyncio.create_task(host.supervisor.watch_store(), name="config-watch")
@@ -117,7 +138,12 @@ Announce = Callable[["Host", int], Awaitable[None]]  # the host and the port it 
 
 
 async def serve_until_stopped(
-    db_path: Path, drivers: DriverRegistry, listen_host: str, listen_port: int, announce: Announce
+    db_path: Path,
+    drivers: DriverRegistry,
+    listen_host: str,
+    listen_port: int,
+    announce: Announce,
+    options: ServeOptions = ServeOptions(),
 ) -> None:
     """The host process (`run` and `demo`): serve until SIGINT or SIGTERM, then close cleanly.
     `announce` runs once the API accepts connections (port 0 = any free port)."""
@@ -127,7 +153,7 @@ async def serve_until_stopped(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
     try:
-        async with serving(host, listen_host, listen_port) as server:
+        async with serving(host, listen_host, listen_port, options) as server:
             await announce(host, bound_port(server))
             await stop.wait()
     finally:
