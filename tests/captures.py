@@ -2,7 +2,8 @@
 
 The captures are shared data outside the repository (`/work/shared/captures` beside
 `/work/main`); tests read them in place and skip, saying why, when they are not there.
-Set `GEM_ENVOY_CAPTURES` to use another directory.
+Set `GEM_ENVOY_CAPTURES` to use another directory. `capture_transport` serves one folder from
+memory to an `EnvoyClient`, as `gem-envoy simulate --capture` would over HTTPS.
 """
 
 from __future__ import annotations
@@ -13,6 +14,8 @@ import re
 from pathlib import Path
 
 import pytest
+
+from gem_envoy.sim.capture_transport import CaptureTransport
 
 ENV_VAR = "GEM_ENVOY_CAPTURES"
 # tests/captures.py -> parents[1] is the repository; the shared data sits beside it.
@@ -33,6 +36,14 @@ def require_captures() -> Path:
         where = os.environ.get(ENV_VAR) or str(DEFAULT_DIR)
         pytest.skip(f"../shared/captures not found: {where} (set {ENV_VAR} to point elsewhere)")
     return path
+
+
+def capture_transport(folder: str) -> CaptureTransport:
+    """Capture folder `folder` served from memory; skips the calling test when it is missing."""
+    path = require_captures() / folder
+    if not path.is_dir():
+        pytest.skip(f"capture folder {folder} not found in {path.parent}")
+    return CaptureTransport(path)
 
 
 def capture_folders() -> list[str]:

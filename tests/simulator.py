@@ -12,10 +12,25 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypedDict, cast
 
 import httpx
 
 LISTENING = re.compile(r"listening on https://([\d.]+):(\d+)")
+
+
+class SimStats(TypedDict):
+    """`GET /__sim/stats` (see gem_envoy/sim/stats.py for what each figure counts)."""
+
+    requests: dict[str, int]  # by path, with its ?query
+    requests_total: int
+    tls_handshakes: int
+    check_jwt: int
+    bytes_sent: int
+    max_in_flight: int
+    in_flight: int
+    connections_open: int
+    faults_applied: int
 
 
 @dataclass
@@ -43,10 +58,10 @@ class SimProcess:
         reply.raise_for_status()
         return reply.json() if reply.content else None
 
-    def stats(self) -> dict[str, object]:
+    def stats(self) -> SimStats:
         value = self._call("GET", "/__sim/stats")
-        assert isinstance(value, dict)
-        return value
+        assert isinstance(value, dict) and value.keys() == SimStats.__required_keys__, value
+        return cast(SimStats, value)
 
     def reset_stats(self) -> None:
         self._call("POST", "/__sim/stats/reset")

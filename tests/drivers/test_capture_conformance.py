@@ -1,5 +1,6 @@
-"""Every real gateway capture, replayed by `gem-envoy simulate --capture`, polled by
-`gem-envoy poll --zones all`, checked against the rules of driver-semantics.md section 2.
+"""Every real gateway capture, replayed from memory (`CaptureTransport`) to the poll cycle of
+`gem-envoy poll --zones all`, checked against the rules of driver-semantics.md section 2;
+and once over HTTPS through the command line, to show that both ways agree.
 
 The expected values are worked out here from the raw captured JSON, rule by rule, as the
 contract states them; the driver's own derivation is not consulted.
@@ -7,6 +8,7 @@ contract states them; the driver's own derivation is not consulted.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import math
 from datetime import UTC, datetime
@@ -15,7 +17,12 @@ from typing import Any
 
 import pytest
 
-from tests.captures import capture_folders, firmware_major, real_body, require_captures
+from gem_envoy.drivers.enphase_envoy.derive import token_attributes
+from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
+from gem_envoy.envoy.client import EnvoyClient
+from gem_envoy.envoy.errors import UnsupportedFirmware
+from gem_envoy.sim.capture_transport import CaptureTransport
+from tests.captures import capture_folders, capture_transport, firmware_major, real_body
 from tests.simulator import gem_envoy, poll_json, simulator
 
 TOKEN_FOLDERS = [f for f in capture_folders() if firmware_major(f) >= 7]
@@ -142,33 +149,69 @@ def expected_zones(folder: str) -> dict[str, dict[str, Any]]:
     }
 
 
+async def poll_capture(transport: CaptureTransport) -> dict[str, Any]:
+    """What `gem-envoy poll --zones all` prints, from the same poll cycle, served in memory."""
+    client = EnvoyClient(transport, transport.mint("installer"))
+    poller = GatewayPoller(client, all_zones=True)
+    try:
+        await poller.connect()
+        result = await poller.cycle()
+    finally:
+        await client.close()
+    assert poller.info is not None
+    identity = token_attributes(client.claims) | {"serial_number": poller.info.serial}
+    return {"device": identity | result.device, "zones": result.zones or {}}
+
+
 @pytest.mark.parametrize("folder", TOKEN_FOLDERS or ["(no captures)"])
-def test_poll_of_capture_follows_the_attribute_contract(folder: str, tmp_path: Path) -> None:
-    root = require_captures()
+async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> None:
+    transport = capture_transport(folder)
     pj = raw(folder, "production.json")
     v1 = raw(folder, "api_v1_production")
-    with simulator(tmp_path, ["--capture", str(root / folder)]) as sim:
-        polled = poll_json(sim, "--zones", "all")
-        stats = sim.stats()
+    polled = await poll_capture(transport)
 
-    device = dict(polled["device"])  # type: ignore[call-overload]
+    device = polled["device"]
     telemetry = {k: v for k, v in device.items() if k not in IDENTITY}
     expected = expected_production(pj, v1) | expected_consumption(pj)
     expected |= expected_battery(folder, pj)
     assert telemetry == expected
     assert polled["zones"] == expected_zones(folder)
     assert device["token_type"] == "installer"
+    assert device["serial_number"] == transport.serial
     # One poll cycle asks each endpoint at most once, and checks the token once.
-    requests = stats["requests"]
-    assert isinstance(requests, dict)
-    assert all(count == 1 for count in requests.values()), requests
-    assert stats["check_jwt"] == 1
+    assert all(count == 1 for count in transport.requests.values()), transport.requests
+    assert transport.stats.check_jwt == 1
 
 
 @pytest.mark.parametrize("folder", D5_FOLDERS or ["(no captures)"])
-def test_pre_token_gateway_gets_one_clear_error(folder: str, tmp_path: Path) -> None:
-    root = require_captures()
-    with simulator(tmp_path, ["--capture", str(root / folder)]) as sim:
+async def test_pre_token_gateway_is_refused_before_any_token_is_sent(folder: str) -> None:
+    transport = capture_transport(folder)
+    client = EnvoyClient(transport, transport.mint("installer"))
+    with pytest.raises(UnsupportedFirmware, match=r"pre-token \(D5\)"):
+        await GatewayPoller(client).connect()
+    assert transport.requests == {"/info": 1}
+
+
+# Over real HTTPS and through the command line, once each: the in-memory replay above must
+# agree with what a user of `gem-envoy poll` sees.
+
+
+def test_the_command_line_over_https_agrees_with_the_replay_in_memory(tmp_path: Path) -> None:
+    folder = (TOKEN_FOLDERS or ["(no captures)"])[-1]
+    transport = capture_transport(folder)
+    with simulator(tmp_path, ["--capture", str(transport.source.folder)]) as sim:
+        over_https = poll_json(sim, "--zones", "all")
+    in_memory = asyncio.run(poll_capture(transport))
+    # Each side minted its own token: only its expiry may differ.
+    for polled in (over_https, in_memory):
+        polled["device"].pop("token_expires_at")  # type: ignore[union-attr]
+    assert over_https == in_memory
+
+
+def test_pre_token_gateway_gets_one_clear_error_line(tmp_path: Path) -> None:
+    folder = (D5_FOLDERS or ["(no captures)"])[-1]
+    transport = capture_transport(folder)
+    with simulator(tmp_path, ["--capture", str(transport.source.folder)]) as sim:
         result = gem_envoy(
             "poll", "--ip", sim.host, "--port", str(sim.port), "--token-file", str(sim.token_file)
         )

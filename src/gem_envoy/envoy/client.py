@@ -48,7 +48,8 @@ from gem_envoy.envoy.paths import (
     V1_PRODUCTION,
 )
 from gem_envoy.envoy.token import TokenClaims, read_claims
-from gem_envoy.envoy.transport import Response, Transport
+from gem_envoy.envoy.transport import HttpsTransport
+from gem_envoy.envoy.transport_protocol import Response, Transport
 
 T = TypeVar("T")
 
@@ -66,7 +67,8 @@ def _session_from(reply: Response) -> str | None:
 
 
 class EnvoyClient:
-    """Reads one gateway. Never holds more than one request in flight (see Transport)."""
+    """Reads one gateway through a `Transport`. The real one (`HttpsTransport`) never holds
+    more than one request in flight."""
 
     def __init__(self, transport: Transport, token: str) -> None:
         self._transport = transport
@@ -77,7 +79,7 @@ class EnvoyClient:
     def connect_to(
         cls, host: str, token: str, *, port: int = 443, timeout_s: float = 10.0
     ) -> EnvoyClient:
-        return cls(Transport(host, port, timeout_s=timeout_s), token)
+        return cls(HttpsTransport(host, port, timeout_s=timeout_s), token)
 
     def __repr__(self) -> str:  # never shows the token
         return f"EnvoyClient({self._transport.host}:{self._transport.port})"

@@ -17,26 +17,16 @@ import functools
 import socket
 import ssl
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 import aiohttp
 
 from gem_envoy.envoy.errors import BadResponse, GatewayTimeout, Unreachable
+from gem_envoy.envoy.transport_protocol import Response
 
 MAX_BODY_BYTES = 4 * 1024 * 1024
 # Longer than any polling interval, so polls every few minutes keep reusing one connection.
 KEEPALIVE_SECONDS = 900.0
 CHUNK_BYTES = 64 * 1024
-
-
-@dataclass(frozen=True, slots=True)
-class Response:
-    """What the gateway answered: status, the headers we use, and the whole (capped) body."""
-
-    status: int
-    body: bytes
-    content_type: str
-    set_cookie: tuple[str, ...]
 
 
 @functools.cache
@@ -54,8 +44,9 @@ def base_url(host: str, port: int) -> str:
     return f"https://{shown}:{port}"
 
 
-class Transport:
-    """One gateway's HTTPS connection. Requests are serialised; each has a total deadline."""
+class HttpsTransport:
+    """One gateway's HTTPS connection (a `Transport`). Requests are serialised; each has a
+    total deadline."""
 
     def __init__(
         self,
