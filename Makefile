@@ -32,7 +32,7 @@ browser:
 lint: install
 	$(BIN)/ruff check src tests
 	$(BIN)/ruff format --check src tests
-	$(BIN)/mypy src
+	$(BIN)/mypy src tests
 
 # The full fault matrix (every simulator fault) and 30 SIGKILLs; make test runs shorter ones.
 reliability: install

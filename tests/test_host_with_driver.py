@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
@@ -14,6 +15,7 @@ import pytest
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.service import Host, bound_port, serving
 from gem_envoy.host.users import ADMIN
+from tests.eventually import eventually
 from tests.simulator import SimProcess, poll_json, simulator
 
 TELEMETRY = (
@@ -52,17 +54,11 @@ async def attributes(host: Host, target: str, target_id: int) -> dict[str, objec
     return {n: a.value for n, a in (await host.store.get_attributes(target, target_id)).items()}
 
 
-async def eventually(check: Callable[[], object], timeout_s: float = 15.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        await asyncio.sleep(0.1)
+def polled_serials(sim: SimProcess) -> list[str]:
+    """The inverter serials a direct `gem-envoy poll --zones all` reports."""
+    zones = poll_json(sim, "--zones", "all")["zones"]
+    assert isinstance(zones, dict)
+    return sorted(zones)
 
 
 async def add_envoy(host: Host, sim: SimProcess, **extra: object) -> int:
@@ -77,7 +73,7 @@ async def test_attributes_and_zones_match_a_direct_poll(
 ) -> None:
     h, _ = host
     device_id = await add_envoy(h, sim)
-    serials = sorted(poll_json(sim, "--zones", "all")["zones"])  # type: ignore[arg-type]
+    serials = polled_serials(sim)
     for number, serial in enumerate(serials):
         await h.store.add_zone(device_id, f"inv{number}", serial)
     await h.supervisor.reload(device_id)
@@ -123,7 +119,7 @@ async def test_interval_below_the_floor_is_clamped_with_a_warning(
     await eventually(lambda: _has(h, device_id, "online", True))
     sim.reset_stats()
     await asyncio.sleep(6.5)
-    polls = sim.stats()["requests"].get("/production.json", 0)  # type: ignore[union-attr]
+    polls = sim.stats()["requests"].get("/production.json", 0)
     assert 1 <= polls <= 2  # one poll per 5 s floor, not six or seven at 1 s
     assert h.supervisor.runners[device_id].config.attributes["polling_interval"] == 1000
     assert "below the 5000 ms floor" in caplog.text
@@ -231,9 +227,9 @@ async def test_zones_added_to_a_running_device_get_values_at_once(
     h, _ = host
     device_id = await add_envoy(h, sim)
     await eventually(lambda: _has(h, device_id, "online", True))
-    serials = sorted(poll_json(sim, "--zones", "all")["zones"])  # type: ignore[arg-type]
+    serials = polled_serials(sim)
     for count, serial in enumerate(serials[:3], start=1):
         await h.store.add_zone(device_id, f"roof-{count}", serial)
         await h.supervisor.reload(device_id)
         # Not five minutes (the inverter list's own pace): the list already read is reused.
-        await eventually(lambda count=count: _zones_written(h, count), timeout_s=5)
+        await eventually(functools.partial(_zones_written, h, count), timeout_s=5)

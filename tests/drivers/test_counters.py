@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
+from gem_envoy.drivers.enphase_envoy.derive import Attributes
 
 NOON = datetime(2026, 6, 1, 12, 0).timestamp()
 NEXT_MORNING = datetime(2026, 6, 2, 0, 5).timestamp()
@@ -43,6 +44,6 @@ def test_seeded_lifetime_survives_a_host_restart() -> None:
 
 def test_other_attributes_pass_untouched() -> None:
     guard = guard_at([NOON])
-    attrs = {"net_power_w": -300, "battery_state": "idle"}
+    attrs: Attributes = {"net_power_w": -300, "battery_state": "idle"}
     assert guard.apply(attrs) == attrs
     assert guard.apply({"net_power_w": -900})["net_power_w"] == -900

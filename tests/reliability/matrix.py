@@ -12,9 +12,11 @@ import asyncio
 import itertools
 import re
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from gem_envoy.host.service import Host
+from tests.eventually import eventually
 from tests.simulator import SimProcess
 
 INTERVAL_S = 5.0  # the driver's floor, so the matrix runs as fast as a real device may
@@ -83,17 +85,25 @@ async def device_attrs(host: Host, device_id: int) -> dict[str, object]:
     return {name: a.value for name, a in attributes.items()}
 
 
-async def wait_for(host: Host, device_id: int, check: object, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if check(await device_attrs(host, device_id)):  # type: ignore[operator]
-            return True
-        await asyncio.sleep(0.1)
-    return False
+Check = Callable[[dict[str, object]], object]
 
 
-def fresh_since(moment_ms: int) -> object:
-    return lambda a: a.get("online") is True and int(a.get("last_poll_ms", 0)) > moment_ms
+async def wait_for(host: Host, device_id: int, check: Check, timeout_s: float) -> bool:
+    """Whether the device's attributes pass `check` within `timeout_s`: an outcome to report,
+    not a failure of its own."""
+
+    async def passes() -> object:
+        return check(await device_attrs(host, device_id))
+
+    try:
+        await eventually(passes, timeout_s)
+    except AssertionError:
+        return False
+    return True
+
+
+def fresh_since(moment_ms: int) -> Check:
+    return lambda a: a.get("online") is True and int(str(a.get("last_poll_ms", 0))) > moment_ms
 
 
 async def run_case(host: Host, sim: SimProcess, device_id: int, case: Case) -> Outcome:
@@ -125,8 +135,7 @@ async def run_case(host: Host, sim: SimProcess, device_id: int, case: Case) -> O
 
 
 def _count(sim: SimProcess, path: str) -> int:
-    requests = sim.stats()["requests"]
-    return int(requests.get(path, 0)) if isinstance(requests, dict) else 0
+    return sim.stats()["requests"].get(path, 0)
 
 
 async def _expect_error(host: Host, device_id: int, case: Case, outcome: Outcome) -> None:

@@ -55,7 +55,7 @@ async def test_every_fault_is_reported_survived_and_recovered(
             started = time.monotonic()
             for case in cases:
                 outcomes.append(await run_case(host, sim, device, case))
-            bystander_polls = other.stats()["requests"].get("/production.json", 0)  # type: ignore[union-attr]
+            bystander_polls = other.stats()["requests"].get("/production.json", 0)
         finally:
             await host.close()
 

@@ -18,6 +18,7 @@ import pytest
 from gem_envoy.sim import SimOptions, SimServer, cli
 from gem_envoy.sim.faults import Fault, FaultError
 
+from ..eventually import eventually
 from ..simulator import simulator
 from .conftest import MakeSim
 from .helpers import NOON, client, get_stats
@@ -32,13 +33,6 @@ async def set_fault(http: httpx.AsyncClient, **body: Any) -> dict[str, Any]:
 
 def installer(sim: SimServer) -> httpx.AsyncClient:
     return client(sim, sim.mint_token("installer", 3600))
-
-
-async def wait_until(condition: Any, timeout_s: float = 5.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
 
 
 def _insecure() -> ssl.SSLContext:
@@ -176,7 +170,7 @@ async def test_timeout_never_answers_and_lets_go_when_the_client_does(sim: SimSe
                 await victim.get("/info")
             assert time.monotonic() - started >= 0.5
         # The client hung up: the simulator closes its side instead of holding on for minutes.
-        await wait_until(lambda: sim.stats.connections_open == 1)
+        await eventually(lambda: sim.stats.connections_open == 1)
 
 
 async def test_slow_sends_the_headers_at_once_then_drips_the_body(sim: SimServer) -> None:
@@ -203,7 +197,7 @@ async def test_slow_stops_dripping_when_the_client_hangs_up(sim: SimServer) -> N
         victim = client(sim, sim.mint_token("owner", 60))
         async with victim, victim.stream("GET", "/production.json") as reply:
             assert reply.status_code == 200
-        await wait_until(lambda: sim.stats.in_flight == 0 and sim.stats.connections_open == 1)
+        await eventually(lambda: sim.stats.in_flight == 0 and sim.stats.connections_open == 1)
 
 
 async def test_slow_drips_a_whole_small_body(sim: SimServer) -> None:
@@ -275,7 +269,7 @@ async def test_huge_never_ends(sim: SimServer) -> None:
                 if received > cap:
                     break
     assert received > cap
-    await wait_until(lambda: sim.stats.in_flight == 0)
+    await eventually(lambda: sim.stats.in_flight == 0)
 
 
 async def test_skew_shifts_the_gateway_clock(make_sim: MakeSim) -> None:

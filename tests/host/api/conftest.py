@@ -7,11 +7,11 @@ import asyncio
 import secrets
 import shutil
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any
 
 import httpx
 import pytest
@@ -19,101 +19,17 @@ import uvicorn
 from fastapi import FastAPI
 
 from gem_envoy.host.api import ApiContext, LoginLimiter, Sessions, create_app
-from gem_envoy.host.contract import (
-    AttributeSpec,
-    CommandRefused,
-    CommandSpec,
-    DeviceError,
-    DeviceConfig,
-    Driver,
-    DriverMetadata,
-    Json,
-    Sink,
-    ZoneConfig,
-)
 from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import Store
 from gem_envoy.host.supervisor import Supervisor
 from gem_envoy.host.users import ADMIN, USER
+from tests.fakes import FakeDriver as FakeDriver  # re-exported: the API tests import it here
 
 PASSWORDS = {"root": "root-password-1", "alice": "alice-password-1"}
 # A device token as a real gateway would hand out: long, random, and never to be shown.
 SECRET = "devtok-" + secrets.token_hex(24)
-
-
-class FakeDriver(Driver):
-    """Counts polls, echoes, reports through its sink on request, refuses the rest."""
-
-    name: ClassVar[str] = "fake"
-    instances: ClassVar[list[FakeDriver]] = []
-
-    def __init__(self, config: DeviceConfig, sink: Sink) -> None:
-        super().__init__(config, sink)
-        self.polls = 0
-        self.polled = asyncio.Event()
-        self.configs = [config]
-        self.actions: list[str] = []  # the commands that reached this driver
-        type(self).instances.append(self)
-
-    @classmethod
-    def metadata(cls) -> DriverMetadata:
-        interval = AttributeSpec("poll_interval_s", "float", "seconds between polls", 0.2)
-        polls = AttributeSpec("polls", "int", "polls so far", history=True)
-        return DriverMetadata("fake", required=(), optional=(interval,), runtime=(polls,), zone=())
-
-    @classmethod
-    def commands(cls) -> tuple[CommandSpec, ...]:
-        return (
-            CommandSpec("echo", ("text",), "answers with its arguments"),
-            CommandSpec("report", ("values",), "writes values through the sink"),
-            CommandSpec("fail", (), "fails like an unreachable gateway"),
-            CommandSpec("leak", (), "answers with the device token, as a careless driver might"),
-            CommandSpec("crash", (), "a bug in the driver: raises a plain RuntimeError"),
-            CommandSpec("switch", ("on",), "changes the device", writes=True),
-        )
-
-    def poll_interval_s(self) -> float:
-        value = self.config.attributes.get("poll_interval_s", 0.2)
-        valid = isinstance(value, int | float) and not isinstance(value, bool) and value > 0
-        return float(value) if valid else 0.2
-
-    async def connect(self) -> None:
-        pass
-
-    async def poll(self) -> None:
-        self.polls += 1
-        await self.sink.device_attributes({"polls": self.polls})
-        self.polled.set()
-
-    async def command(self, action: str, args: Mapping[str, Json], zone: ZoneConfig | None) -> Json:
-        self.actions.append(action)
-        if action == "echo":
-            return {"device": self.config.name, "args": dict(args), "zone": zone and zone.id}
-        if action == "report":
-            values = args.get("values")
-            assert isinstance(values, dict)
-            await self.sink.device_attributes(values)
-            return {"reported": sorted(values)}
-        token = self.config.attributes.get("token")
-        if action == "fail":
-            raise DeviceError(f"401 from https://gw.local/auth?token={token}\nretrying later")
-        if action == "leak":
-            return {"token": token, "note": f"sent Bearer {token}"}
-        if action == "crash":
-            raise RuntimeError("driver bug: list index out of range")
-        if action == "switch":
-            return {"switched": args.get("on")}
-        raise CommandRefused(f"unknown command {action!r}; this driver knows echo and report")
-
-    async def disconnect(self) -> None:
-        pass
-
-    def reconfigure(self, config: DeviceConfig) -> bool:
-        self.config = config
-        self.configs.append(config)
-        return True
 
 
 @dataclass
@@ -164,7 +80,7 @@ class Host:
         return body
 
     def driver_of(self, device_id: object) -> FakeDriver:
-        found = [d for d in FakeDriver.instances if d.config.id == device_id]
+        found = FakeDriver.of_device(device_id)
         assert found, f"no driver running for device {device_id}"
         return found[-1]
 
@@ -215,7 +131,6 @@ def template_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 async def host(tmp_path: Path, template_db: Path) -> AsyncIterator[Host]:
-    FakeDriver.instances = []
     folder = tmp_path / "api"
     shutil.copytree(template_db, folder)
     store = await Store.open(folder / "host.db", KeyRing.load_or_create(folder / "host.db"))
