@@ -60,7 +60,8 @@ class SimProcess:
 
     def stats(self) -> SimStats:
         value = self._call("GET", "/__sim/stats")
-        assert isinstance(value, dict) and value.keys() == SimStats.__required_keys__, value
+        # Every figure typed here is served (the simulator may serve more).
+        assert isinstance(value, dict) and SimStats.__required_keys__ <= value.keys(), value
         return cast(SimStats, value)
 
     def reset_stats(self) -> None:
