@@ -5,6 +5,7 @@ speaks TLS and HTTP like a gateway. `EchoingGateway` echoes the token it was sen
 places the driver stores, logs or answers (the serial and firmware of /info, an error body);
 nothing real does this on purpose, anything that takes over the gateway's address could.
 `SpikingGateway` sends one absurd lifetime counter, as a misread meter might.
+`RedirectingGateway` points the client elsewhere, which it must never follow.
 """
 
 from __future__ import annotations
@@ -66,3 +67,21 @@ class SpikingGateway:
             if "whLifetime" in entry:
                 entry["whLifetime"] = self.lifetime_wh
         return await exchange.send(replace(response, body=json.dumps(document).encode()))
+
+
+@dataclass
+class RedirectingGateway:
+    """Answers /production.json with a redirect to `target` (another host, another scheme)."""
+
+    target: str = ""
+    status: int = 302
+
+    def wrap(self, inner: Handler) -> Handler:
+        async def handle(request: Request, exchange: Exchange) -> None:
+            if request.path == "/production.json":
+                moved = Response(self.status, b"", None, [("location", self.target)])
+                await exchange.send(moved)
+            else:
+                await inner(request, exchange)
+
+        return handle

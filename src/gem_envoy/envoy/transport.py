@@ -17,6 +17,7 @@ import functools
 import socket
 import ssl
 from collections.abc import Mapping
+from urllib.parse import urlsplit
 
 import aiohttp
 
@@ -37,6 +38,16 @@ def _unverified_tls() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
+
+
+def _redirect_message(path: str, reply: aiohttp.ClientResponse) -> str:
+    target = urlsplit(reply.headers.get("Location", ""))
+    # Where it points, without its query: that is where a hostile answer would put a secret.
+    shown = f"{target.scheme}://{target.netloc}{target.path}" if target.netloc else target.path
+    return (
+        f"bad response from {path}: the gateway answered HTTP {reply.status}, a redirect to "
+        f"{shown[:200]!r}; gem-envoy follows no redirect from a gateway"
+    )
 
 
 def base_url(host: str, port: int) -> str:
@@ -117,7 +128,13 @@ class HttpsTransport:
     async def _exchange(
         self, session: aiohttp.ClientSession, path: str, headers: Mapping[str, str]
     ) -> Response:
-        async with session.get(self._base + path, headers=dict(headers)) as reply:
+        # Never follow a redirect: it would carry our request (and the token, or a user's
+        # command) to wherever the answer points, another host or scheme included.
+        url = self._base + path
+        async with session.get(url, headers=dict(headers), allow_redirects=False) as reply:
+            if 300 <= reply.status < 400:
+                _abort(reply)
+                raise BadResponse(_redirect_message(path, reply))
             try:
                 body = await self._read_capped(reply, path)
             except BaseException:
