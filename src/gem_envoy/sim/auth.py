@@ -32,28 +32,39 @@ _MAX_SESSIONS = 10_000
 
 
 class TokenIssuer:
-    """An ES256 key pair that mints and checks gateway tokens."""
+    """An ES256 key pair that mints and checks gateway tokens, and can revoke them."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._public = self._key.public_key()
         self._clock = clock
+        self._minted: set[str] = set()  # token ids, so that they can be revoked
+        self._revoked: set[str] = set()
 
-    def mint(self, aud: str, user: str, lifetime_s: float) -> str:
+    def mint(self, aud: str, user: str, lifetime_s: float, username: str | None = None) -> str:
         """A token for gateway ``aud``; a negative lifetime gives an already expired token."""
         if user not in USER_TYPES:
             raise ValueError(f"user must be one of {USER_TYPES}, not {user!r}")
         now = int(self._clock())
+        token_id = str(uuid.uuid4())
         claims = {
             "aud": aud,
             "iss": ISSUER,
             "enphaseUser": user,
             "exp": now + int(lifetime_s),
             "iat": now,
-            "jti": str(uuid.uuid4()),
-            "username": f"{user}@example.com",
+            "jti": token_id,
+            "username": username or f"{user}@example.com",
         }
+        self._minted.add(token_id)
         return jwt.encode(claims, self._key, algorithm="ES256")
+
+    def revoke_all(self) -> int:
+        """Make every token minted so far invalid (as a gateway does that Enphase told so);
+        returns how many were revoked."""
+        revoked, self._minted = self._minted, set()
+        self._revoked |= revoked
+        return len(revoked)
 
     def verify(self, token: str, aud: str) -> str | None:
         """The user type of a valid token for gateway ``aud``, else None."""
@@ -67,6 +78,8 @@ class TokenIssuer:
                 options={"require": ["exp", "iat", "aud"]},
             )
         except jwt.PyJWTError:
+            return None
+        if claims.get("jti") in self._revoked:
             return None
         user = claims.get("enphaseUser")
         return user if user in USER_TYPES else None

@@ -1,7 +1,8 @@
 """The simulator's command line (``gem-envoy simulate``, ``python -m gem_envoy.sim``).
 
 Once the simulator accepts connections it prints ``listening on https://HOST:PORT`` (with the
-real port when ``--port 0``) and runs until Ctrl-C or SIGTERM, then exits with status 0. Token
+real port when ``--port 0``; then ``cloud on https://HOST:PORT`` when it serves the cloud, see
+`cloud_cli`) and runs until Ctrl-C or SIGTERM, then exits with status 0. Token
 files, when asked for, are written (mode 0600) before that line is printed.
 
 ``--fault KIND`` sets a fault (see `faults`) as the simulator starts listening; the other
@@ -19,6 +20,7 @@ import signal
 import sys
 from pathlib import Path
 
+from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
 from .server import SimServer, start_simulator
@@ -52,6 +54,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="lifetime of the tokens written (default one year)",
     )
     _add_fault_arguments(parser)
+    add_cloud_arguments(parser)
 
 
 def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
@@ -112,6 +115,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         latency_ms=args.latency_ms,
         weak_inverter=args.weak_inverter,
         fault=fault_from_args(args),
+        cloud=cloud_options_from_args(args),
     )
 
 
@@ -136,6 +140,7 @@ async def _serve(options: SimOptions, args: argparse.Namespace) -> int:
     try:
         _write_tokens(server, args)
         print(f"listening on {server.url}", flush=True)
+        announce_cloud(server, args)
         await _until_signalled()
     finally:
         await server.close()

@@ -13,6 +13,8 @@
   or ``null``. ``POST /__sim/fault`` ``{"kind": "500", ...}`` sets a fault, replacing the active
   one, and answers like GET; a fault that cannot be set is a 400 that says why.
   ``DELETE /__sim/fault`` clears it -> ``null``.
+- ``GET|POST /__sim/cloud``: the simulated cloud's behaviours and counters (see `cloud`); 404
+  when the simulator serves no cloud.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from .auth import USER_TYPES, GatewayAuth
+from .cloud import Cloud
 from .faults import Fault, FaultError, FaultSwitch
 from .http import Exchange, Request, Response, error_response, json_response
 from .plant import Overrides, Plant
@@ -52,11 +55,14 @@ class Control:
         self.synthetic = source if isinstance(source, SyntheticSource) else None
         self.faults = faults
         self.set_fault = set_fault
+        self.cloud: Cloud | None = None  # set by the server when it serves a cloud
 
     async def handle(self, request: Request, exchange: Exchange) -> None:
         try:
             if request.path.rstrip("/") == "/__sim/fault":
                 response = await self._fault_route(request)
+            elif request.path.rstrip("/") == "/__sim/cloud":
+                response = self.cloud.control(request) if self.cloud else error_response(404)
             else:
                 response = self.respond(request)
         except BadRequest as exc:

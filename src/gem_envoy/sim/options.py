@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .auth import SESSION_TTL_S, TokenIssuer
+from .cloud import CloudOptions
 from .faults import Fault
 from .plant import PlantConfig
 
@@ -48,6 +49,8 @@ class SimOptions:
     """Share one certificate among instances; None = a certificate of this instance's own."""
     fault: Fault | None = None
     """A fault set as soon as the simulator listens (see `faults`)."""
+    cloud: CloudOptions | None = None
+    """Also serve Enphase's cloud (token minting) on a port of its own (see `cloud`)."""
 
     def plant_config(self) -> PlantConfig:
         return PlantConfig(

@@ -32,6 +32,8 @@ from .auth import GatewayAuth, SessionStore, TokenIssuer
 from .capture import CaptureSource
 from .certs import make_server_context
 from .clock import SimClock
+from .cloud import Cloud
+from .cloud_server import CloudServer
 from .control import Control
 from .fault_layer import fault_layer
 from .faults import OUTAGE_KINDS, Fault, FaultSwitch
@@ -77,6 +79,11 @@ class SimServer:
         handler = fault_layer(self.faults, self.stats, self.gateway.handle)
         self._gateway_handler = wrap(handler) if wrap else handler
         self._ssl = options.ssl_context or make_server_context()
+        self.cloud: CloudServer | None = None
+        if options.cloud is not None:
+            cloud = Cloud(options.cloud, self.auth.issuer, [self.serial], self._revoke_tokens)
+            self.cloud = CloudServer(cloud, options.host)
+            self.control.cloud = cloud
         self._listener: asyncio.Server | None = None
         self._connections: dict[asyncio.Task[None], asyncio.StreamWriter] = {}
         self._outage: asyncio.Task[None] | None = None
@@ -107,9 +114,17 @@ class SimServer:
         """A token for this gateway (or for ``aud``), signed by this gateway's issuer."""
         return self.auth.mint(user, lifetime_s, aud)
 
+    def _revoke_tokens(self) -> None:
+        """Enphase revoked every token so far: they and their sessions stop working."""
+        self.auth.issuer.revoke_all()
+        self.auth.sessions.clear()
+
     async def start(self) -> None:
-        """Listen, then set ``options.fault`` if there is one."""
+        """Listen (the cloud too, if any), then set ``options.fault`` if there is one."""
         self._closed = self._down = False
+        if self.cloud is not None and self.options.cloud is not None:
+            await self.cloud.start(self.options.cloud.port)
+            self.stats.cloud = self.cloud.url
         await self._listen(self.options.port)
         if self.options.fault is not None:
             await self.set_fault(self.options.fault)
@@ -120,6 +135,8 @@ class SimServer:
             return
         self._closed = True
         await self._end_outage()
+        if self.cloud is not None:
+            await self.cloud.close()
         listener = self._stop_listening()
         await self._drop_connections()
         if listener is not None:

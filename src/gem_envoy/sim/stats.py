@@ -29,6 +29,9 @@ The JSON document::
   ``tls``; each outage once, for ``refused`` and ``reboot``. Requests answered by a fault
   count in ``requests`` like any other gateway request.
 
+``cloud`` is the simulated cloud's URL, present only when the simulator serves one (its own
+counters are at ``GET /__sim/cloud``).
+
 ``/__sim/*`` requests are never counted in ``requests``, ``requests_total``, ``bytes_sent`` or
 the in-flight figures. A reset zeroes the counters and ``max_in_flight`` (which restarts from the
 requests in flight at that moment); the gauges ``in_flight`` and ``connections_open`` keep their
@@ -53,6 +56,7 @@ class SimStats:
         self.max_in_flight = 0
         self.connections_open = 0
         self.faults_applied = 0
+        self.cloud: str | None = None
 
     def request_started(self, target: str) -> None:
         self.requests[target] += 1
@@ -71,7 +75,8 @@ class SimStats:
         self.max_in_flight = self.in_flight
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        cloud = {} if self.cloud is None else {"cloud": self.cloud}
+        return cloud | {
             "requests": dict(self.requests),
             "requests_total": sum(self.requests.values()),
             "tls_handshakes": self.tls_handshakes,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
@@ -10,7 +11,8 @@ from pathlib import Path
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
-from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
+from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
+from gem_envoy.drivers.enphase_envoy.renewal import shown
 from gem_envoy.drivers.enphase_envoy.settings import (
     OPTIONAL,
     REQUIRED,
@@ -18,6 +20,7 @@ from gem_envoy.drivers.enphase_envoy.settings import (
     SettingsError,
     check_user_attributes,
 )
+from gem_envoy.drivers.enphase_envoy.tokens import TokenKeeper
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, EnvoyError, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
@@ -64,9 +67,14 @@ RUNTIME = (
     AttributeSpec("battery_state", "str", "idle, charging or discharging."),
     AttributeSpec("token_expires_at", "str", "When the JWT expires (from its exp claim)."),
     AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
+    AttributeSpec(
+        "token_warning",
+        "str",
+        "Set while the token expires within 30 days and will not be renewed: why, and what to do.",
+    ),
 )
 # What a poll cycle derives; the token's attributes and the serial come from elsewhere.
-TELEMETRY = frozenset(s.name for s in RUNTIME) - {"token_expires_at", "token_type"}
+TELEMETRY = frozenset(s.name for s in RUNTIME) - {"token_expires_at", "token_type", "token_warning"}
 
 ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage."),
@@ -95,9 +103,11 @@ class EnphaseEnvoyDriver(Driver):
             self.settings = EnvoySettings.from_attributes(config.attributes)
         self._client: EnvoyClient | None = None
         self._poller: GatewayPoller | None = None
+        self._tokens = TokenKeeper(self.settings.token or None, self.settings.credentials)
         # The token whose type and expiry were last reported: they describe the token that
         # is set, reported before the gateway is asked anything (it may refuse the token).
         self._token_reported: str | None = None
+        self._warning_reported: str | None = None
         # Telemetry the last cycle reported (device, then per zone): what a later cycle no
         # longer has is reported absent, not left showing a stale value.
         self._shown = frozenset(n for n in TELEMETRY if n in config.attributes)
@@ -150,6 +160,7 @@ class EnphaseEnvoyDriver(Driver):
         if self._poller is None:  # a retried connect reuses its client and connection
             self._client = self._open_client()
             self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+        await self._renew_if_due()
         await self._report_token()
         with device_errors():
             info = await self._poller.connect()
@@ -159,11 +170,19 @@ class EnphaseEnvoyDriver(Driver):
 
     async def _report_token(self) -> None:
         token = self.settings.token
-        if token == self._token_reported:
-            return
-        with device_errors():
-            await self.sink.device_attributes(token_attributes(read_claims(token)))
-        self._token_reported = token
+        if token and token != self._token_reported:
+            with device_errors():
+                await self.sink.device_attributes(token_attributes(read_claims(token)))
+            self._token_reported = token
+
+    async def _report_warning(self) -> None:
+        """`token_warning` (and a log line) when it changes; from the first poll on."""
+        warning = self._tokens.warning()
+        if warning != self._warning_reported:
+            if warning is not None:
+                log.warning("device %s: %s", self.config.name, warning)
+            await self.sink.device_attributes({"token_warning": warning})
+            self._warning_reported = warning
 
     def _open_client(self) -> EnvoyClient:
         """The gateway client; tests replace this to serve captures from memory."""
@@ -172,11 +191,77 @@ class EnphaseEnvoyDriver(Driver):
             s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
         )
 
+    # -- the token ----------------------------------------------------------------------------
+
+    async def _renew_if_due(self) -> None:
+        """Mint a token when there is none, or renew one that expires soon. A failed renewal
+        of a token that still works is only warned about (token_warning, the log)."""
+        if not self._tokens.needs_token():
+            return
+        try:
+            await self._renew()
+        except DeviceError as failed:
+            claims = self._tokens.claims()
+            if claims is None or claims.expired(self._tokens.now()):
+                raise
+            log.warning("device %s: token renewal failed: %s", self.config.name, failed.message)
+
+    async def _renew(self) -> None:
+        """A new token from the cloud, used and stored (encrypted, as `token`) at once."""
+        assert self._client is not None and self._poller is not None
+        minted = await self._tokens.mint(await self._serial())
+        self.settings = dataclasses.replace(self.settings, token=minted.token)
+        self._client.set_token(minted.token)
+        self._poller.forget_capabilities()
+        stored = {"token": minted.token, **token_attributes(minted.claims)}
+        await self.sink.device_attributes(stored)
+        self._token_reported = minted.token
+        expires = minted.claims.expires_at
+        log.info(
+            "device %s: token renewed, valid until %s",
+            self.config.name,
+            shown(expires) if expires else "(no expiry)",
+        )
+
+    async def _serial(self) -> str:
+        """The gateway serial to mint for: learnt at connect, else asked of `/info`."""
+        assert self._client is not None and self._poller is not None
+        if self._poller.info is not None:
+            return self._poller.info.serial
+        if self.settings.serial_number:
+            return self.settings.serial_number
+        with device_errors():
+            return (await self._client.info()).serial
+
+    async def _cycle(self, poller: GatewayPoller) -> CycleResult:
+        """One poll cycle. A token the gateway refuses (401 on a fresh session) is renewed
+        once, if the credentials allow and it is not one just minted, and the cycle retried."""
+        with device_errors():
+            try:
+                result = await poller.cycle()
+            except AuthRejected as rejected:
+                if not self._tokens.may_answer_rejection():
+                    raise
+                try:
+                    await self._renew()
+                except DeviceError as failed:
+                    raise DeviceError(
+                        f"{rejected.message}; minting a new token failed: {failed.message}",
+                        permanent=failed.permanent,
+                    ) from None
+                await self._report_warning()
+                result = await poller.cycle()
+        self._tokens.proven()
+        return result
+
+    # -- polling ------------------------------------------------------------------------------
+
     async def poll(self) -> None:
         poller = self._require_poller()
+        await self._renew_if_due()
         await self._report_token()
-        with device_errors():
-            result = await poller.cycle()
+        await self._report_warning()
+        result = await self._cycle(poller)
         # Impossible values are dropped here, not merely overwritten: they are never shown.
         device: dict[str, AttributeValue | None] = dict(self._counters.apply(result.device))
         device.update(dict.fromkeys(self._shown - result.device.keys()))  # absent now
@@ -201,7 +286,12 @@ class EnphaseEnvoyDriver(Driver):
         if not reachable_same or self._poller is None or self._client is None:
             return False  # a new address or timeout: the host restarts the driver
         self.config, self.settings = config, new
-        if new.token != old.token:
+        self._tokens.credentials = new.credentials
+        if new.credentials != old.credentials:
+            self._tokens.failure = None  # new credentials: what failed may work now
+        if new.token != old.token and new.token:
+            self._tokens.token = new.token
+            self._tokens.proven()  # a person chose it: a 401 for it earns one renewal
             self._client.set_token(new.token)
             self._poller.forget_capabilities()
         self._poller.set_zones(self._zone_addresses())
@@ -240,6 +330,8 @@ class EnphaseEnvoyDriver(Driver):
                 await self.sink.zone_attributes(zone.id, values)
 
     def _warn_if_token_for_another_gateway(self, serial: str) -> None:
+        if not self.settings.token:
+            return
         with device_errors():
             audience = read_claims(self.settings.token).audience
         if audience and audience != serial:

@@ -16,11 +16,26 @@ DEFAULT_INTERVAL_MS = 30_000
 MIN_INTERVAL_MS = 5_000
 DEFAULT_TIMEOUT_MS = 10_000
 
-REQUIRED = (
-    AttributeSpec("ip", "str", "Envoy LAN IP."),
-    AttributeSpec("token", "str", "JWT bearer minted from Entrez (stored encrypted)."),
-)
+REQUIRED = (AttributeSpec("ip", "str", "Envoy LAN IP."),)
 OPTIONAL = (
+    AttributeSpec(
+        "token",
+        "str",
+        "JWT bearer minted from Entrez (stored encrypted). Needed unless the Enlighten "
+        "credentials are set, from which the driver mints and renews it.",
+    ),
+    AttributeSpec(
+        "enlighten_email",
+        "str",
+        "Enlighten account e-mail, to mint and renew the token (stored encrypted).",
+        secure=True,
+    ),
+    AttributeSpec(
+        "enlighten_password",
+        "str",
+        "Enlighten account password (stored encrypted).",
+        secure=True,
+    ),
     AttributeSpec("port", "int", "HTTPS port. Override only on non-standard installs.", 443),
     AttributeSpec("serial_number", "str", "Gateway serial. Auto-populated from /info."),
     AttributeSpec(
@@ -51,21 +66,51 @@ def _int(attrs: Mapping[str, AttributeValue], name: str, default: int) -> int:
     raise SettingsError(f"{name} must be a whole number, not {value!r}")
 
 
-def _text(attrs: Mapping[str, AttributeValue], name: str) -> str:
+NO_TOKEN = (
+    "token is required: set the device's token attribute (a JWT from Entrez, or from "
+    "`gem-envoy token mint`), or enlighten_email and enlighten_password to have one minted"
+)
+
+
+def _text(attrs: Mapping[str, AttributeValue], name: str, missing: str = "") -> str:
     value = attrs.get(name)
     if not isinstance(value, str) or not value.strip():
-        raise SettingsError(f"{name} is required: set the device's {name} attribute")
+        raise SettingsError(missing or f"{name} is required: set the device's {name} attribute")
     return value.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """An Enlighten account, to mint tokens with."""
+
+    email: str
+    password: str
+
+    def __repr__(self) -> str:  # neither reaches a log line
+        return "Credentials(...)"
+
+
+def _credentials(attrs: Mapping[str, AttributeValue]) -> Credentials | None:
+    email, password = attrs.get("enlighten_email"), attrs.get("enlighten_password")
+    given = [v for v in (email, password) if isinstance(v, str) and v.strip()]
+    if not given:
+        return None
+    if len(given) == 1:
+        missing = "enlighten_password" if given[0] is email else "enlighten_email"
+        raise SettingsError(f"{missing} is not set: set both Enlighten credentials, or neither")
+    assert isinstance(email, str) and isinstance(password, str)
+    return Credentials(email.strip(), password)
 
 
 @dataclass(frozen=True, slots=True)
 class EnvoySettings:
     ip: str
-    token: str
+    token: str  # "" when none is set: the credentials then mint one
     port: int
     polling_interval_ms: int
     request_timeout_ms: int
     serial_number: str | None
+    credentials: Credentials | None = None
 
     def __repr__(self) -> str:  # the token must never reach a log line
         return f"EnvoySettings(ip={self.ip!r}, port={self.port})"
@@ -80,13 +125,18 @@ class EnvoySettings:
             raise SettingsError(f"request_timeout must be a positive number of ms, not {timeout}")
         serial = attrs.get("serial_number")
         interval = clamp_interval(_int(attrs, "polling_interval", DEFAULT_INTERVAL_MS))
+        credentials = _credentials(attrs)
+        token = attrs.get("token")
+        if credentials is None or (isinstance(token, str) and token.strip()):
+            token = _text(attrs, "token", NO_TOKEN)
         return cls(
             ip=_text(attrs, "ip"),
-            token=_text(attrs, "token"),
+            token=token if isinstance(token, str) else "",
             port=port,
             polling_interval_ms=interval,
             request_timeout_ms=timeout,
             serial_number=serial if isinstance(serial, str) and serial else None,
+            credentials=credentials,
         )
 
 
@@ -100,9 +150,13 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
             raise SettingsError(f"{name} must be a positive whole number, not {values[name]!r}")
     if "port" in values and _int(values, "port", 0) > 65535:
         raise SettingsError(f"port must be between 1 and 65535, not {values['port']!r}")
-    for name in ("ip", "token"):
+    for name in ("ip", "token", "enlighten_password"):
         if name in values:
             _text(values, name)
+    if "enlighten_email" in values:
+        email = values["enlighten_email"]
+        if not isinstance(email, str) or "@" not in email.strip():
+            raise SettingsError("enlighten_email must be an Enlighten account's e-mail address")
 
 
 def clamp_interval(interval_ms: int) -> int:
