@@ -17,20 +17,9 @@ from gem_envoy.host.contract import (
     ZoneConfig,
 )
 from gem_envoy.host.runner import DeviceRunner
-from gem_envoy.host.types import AttributeValue
+from tests.fakes import RecordingSink
 
 INTERVAL_S = 30.0
-
-
-class RecordingSink:
-    def __init__(self) -> None:
-        self.reports: list[dict[str, AttributeValue]] = []
-
-    async def device_attributes(self, values: Mapping[str, AttributeValue]) -> None:
-        self.reports.append(dict(values))
-
-    async def zone_attributes(self, zone_id: int, values: Mapping[str, AttributeValue]) -> None:
-        pass
 
 
 class FailingDriver(Driver):
@@ -81,7 +70,7 @@ async def test_a_device_error_is_one_log_line_and_its_own_words(
     [record] = [r for r in caplog.records if r.name == "gem_envoy.host.runner"]
     assert record.levelno == logging.WARNING and record.exc_info is None
     assert record.getMessage() == "device gw: gateway unreachable: connection refused"
-    assert sink.reports[-1]["last_error"] == "gateway unreachable: connection refused"
+    assert sink.device["last_error"] == "gateway unreachable: connection refused"
     assert delay < 2.0  # transient: retried soon
 
 
@@ -97,8 +86,8 @@ async def test_a_driver_bug_is_logged_with_its_traceback(caplog: pytest.LogCaptu
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None and record.exc_info[0] is KeyError
     assert "Traceback" in caplog.text
-    assert sink.reports[-1]["online"] is False
-    assert "KeyError" in str(sink.reports[-1]["last_error"])  # findable in the log
+    assert sink.device["online"] is False
+    assert "KeyError" in str(sink.device["last_error"])  # findable in the log
 
 
 async def test_a_bug_is_logged_once_not_every_poll(caplog: pytest.LogCaptureFixture) -> None:
