@@ -103,6 +103,7 @@ def cloud_simulator(
     """`gem-envoy simulate` serving its cloud too, with one account."""
     ca_file = tmp / "cloud-ca.pem"
     extra = ["--cloud-account", account, "--cloud-ca-file", str(ca_file), *args]
+    ACCOUNTS.clear()  # a cloud of an earlier test may have had this address
     with simulator(tmp, extra) as sim:
         assert sim.process.stdout is not None
         found = CLOUD_LINE.search(sim.process.stdout.readline())

@@ -21,6 +21,7 @@ from gem_envoy.cli.demo import add_demo_verb
 from gem_envoy.cli.gateway import add_gateway_verbs
 from gem_envoy.cli.host_verbs import add_host_verbs
 from gem_envoy.cli.parsing import UsageError
+from gem_envoy.cli.token_verbs import add_token_verbs
 from gem_envoy.envoy.errors import EnvoyError
 from gem_envoy.host.contract import CommandRefused, DeviceError
 from gem_envoy.host.redact import LOG_SCRUBBER
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gateway_verbs(verbs)
     add_host_verbs(verbs)
     add_backup_verbs(verbs)
+    add_token_verbs(verbs)
     add_demo_verb(verbs)
     return parser
 

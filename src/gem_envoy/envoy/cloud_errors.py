@@ -21,8 +21,8 @@ class WrongCredentials(CloudError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Enlighten sign-in refused: wrong email or password; set enlighten_email and "
-            "enlighten_password to what you use at enlighten.enphaseenergy.com"
+            "Enlighten sign-in refused: wrong email or password (use those of "
+            "enlighten.enphaseenergy.com)"
         )
 
 

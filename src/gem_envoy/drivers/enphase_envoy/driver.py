@@ -108,6 +108,7 @@ class EnphaseEnvoyDriver(Driver):
         # is set, reported before the gateway is asked anything (it may refuse the token).
         self._token_reported: str | None = None
         self._warning_reported: str | None = None
+        self._renewal_logged: str | None = None
         # Telemetry the last cycle reported (device, then per zone): what a later cycle no
         # longer has is reported absent, not left showing a stale value.
         self._shown = frozenset(n for n in TELEMETRY if n in config.attributes)
@@ -204,11 +205,14 @@ class EnphaseEnvoyDriver(Driver):
             claims = self._tokens.claims()
             if claims is None or claims.expired(self._tokens.now()):
                 raise
-            log.warning("device %s: token renewal failed: %s", self.config.name, failed.message)
+            if failed.message != self._renewal_logged:  # once per cause, not once per poll
+                log.warning("device %s: token renewal failed: %s", self.config.name, failed.message)
+                self._renewal_logged = failed.message
 
     async def _renew(self) -> None:
         """A new token from the cloud, used and stored (encrypted, as `token`) at once."""
         assert self._client is not None and self._poller is not None
+        renewing = bool(self.settings.token)
         minted = await self._tokens.mint(await self._serial())
         self.settings = dataclasses.replace(self.settings, token=minted.token)
         self._client.set_token(minted.token)
@@ -218,8 +222,9 @@ class EnphaseEnvoyDriver(Driver):
         self._token_reported = minted.token
         expires = minted.claims.expires_at
         log.info(
-            "device %s: token renewed, valid until %s",
+            "device %s: token %s, valid until %s",
             self.config.name,
+            "renewed" if renewing else "minted",
             shown(expires) if expires else "(no expiry)",
         )
 

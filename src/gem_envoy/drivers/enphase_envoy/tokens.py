@@ -24,7 +24,7 @@ from gem_envoy.drivers.enphase_envoy.signin import (
 )
 from gem_envoy.envoy.cloud import MintedToken
 from gem_envoy.envoy.cloud_endpoints import CloudEndpoints
-from gem_envoy.envoy.cloud_errors import CloudError
+from gem_envoy.envoy.cloud_errors import CloudError, WrongCredentials
 from gem_envoy.envoy.token import InvalidToken, TokenClaims, read_claims
 from gem_envoy.host.contract import DeviceError
 
@@ -93,8 +93,11 @@ class TokenKeeper:
         except RenewalDeferred as held:
             raise self._failed(held.message, permanent=held.permanent) from None
         except CloudError as exc:
+            message = exc.message
+            if isinstance(exc, WrongCredentials):
+                message += ": fix the device's enlighten_email or enlighten_password"
             retry_at = account.gate.retry_at
-            message = f"{exc.message}; {next_attempt(retry_at)}" if retry_at else exc.message
+            message = f"{message}; {next_attempt(retry_at)}" if retry_at else message
             raise self._failed(message, permanent=not isinstance(exc, TRANSIENT)) from None
         self.token, self.failure, self.unproven = minted.token, None, True
         return minted
