@@ -53,6 +53,11 @@ def test_a_driver_declares_what_the_rule_of_names_misses() -> None:
     assert not is_secure("account_login_hint")  # only the declared name, not its relatives
 
 
+def test_a_warning_about_a_secret_is_no_secret() -> None:
+    # A person must read it to act on it, like token_type and token_expires_at.
+    assert not is_secure("token_warning")
+
+
 async def test_a_declared_secret_is_stored_encrypted_and_never_logged(
     store: Store, db_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -38,9 +38,9 @@ class KeyFileError(SecretError):
     """The encryption key file is missing, damaged or unsafe."""
 
 
-# Facts *about* a secret, which a user must see to act on (when to renew it, what kind it is),
-# are not secrets themselves; they would otherwise match the word "token".
-_NOT_SECRET_SUFFIXES = ("_expires_at", "_type")
+# Facts *about* a secret, which a user must see to act on (when to renew it, what kind it is,
+# a warning about it), are not secrets themselves; they would otherwise match the word "token".
+_NOT_SECRET_SUFFIXES = ("_expires_at", "_type", "_warning")
 
 
 # Names that drivers declare secure (`AttributeSpec.secure`) although the rule of words does

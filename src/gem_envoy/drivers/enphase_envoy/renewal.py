@@ -9,6 +9,7 @@ it is minted (a test cloud's one-minute token would otherwise be renewed on ever
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timedelta
 
 from gem_envoy.envoy.token import TokenClaims
@@ -53,8 +54,9 @@ def expiry_warning(claims: TokenClaims, now: datetime, why: str) -> str:
     if claims.expires_at <= now:
         head = f"the token expired on {when}"
     else:
-        days = (claims.expires_at - now).days
-        span = f"in {days} days" if days >= 2 else "in a day" if days == 1 else "within hours"
+        # Days started, as the page counts them: 9 days and 23 hours is "in 10 days".
+        days = math.ceil((claims.expires_at - now) / timedelta(days=1))
+        span = f"in {days} days" if days >= 2 else "within a day"
         head = f"the token expires on {when} ({span})"
     return (
         f"{head} and {why}: set a new token (gem-envoy token mint, or "

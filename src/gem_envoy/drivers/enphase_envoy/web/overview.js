@@ -7,8 +7,6 @@ import { createFlow } from "./flow.js";
 import { get, load, subscribe } from "/js/state.js";
 import { useStyle } from "./style.js";
 
-const TOKEN_WARN_DAYS = 30;
-
 export function mount(root, ctx) {
   const device = ctx.device;
   useStyle();
@@ -163,33 +161,35 @@ function renderHealth(f, v, updated) {
   setValue(f.inverter_count, count(v.inverter_count), v.inverter_count);
 }
 
+// The token's type, expiry and days left. The driver decides whether a person must act: it
+// sets token_warning while the token expires within 30 days and nothing will renew it (no
+// Enlighten credentials, or renewing fails); a token it keeps renewing needs no alert.
 function renderToken(f, alertEl, v, isAdmin) {
   setValue(f.token_type, v.token_type ? `${v.token_type} token` : "—", v.token_type);
   const expires = parseIso(v.token_expires_at);
   setValue(f.token_expires_at, expires ? `expires ${date(expires)}` : "", v.token_expires_at);
   const left = expires ? expires - Date.now() : null;
-  const fix = isAdmin
-    ? "Mint a new token at entrez.enphaseenergy.com and set it on the Devices page."
-    : "Ask your installer for a new one.";
   f.tokenBadge.hidden = left === null;
   alertEl.hidden = true;
   if (left === null) return;
+  const warned = Boolean(v.token_warning);
+  const fix = isAdmin ? v.token_warning || "" : "Ask your installer for a new one.";
   if (left <= 0) {
     f.tokenBadge.className = "badge danger";
     f.tokenBadge.textContent = "expired";
     alertEl.className = "alert";
     alertEl.textContent = `The gateway token expired on ${date(expires)}: the host cannot read the gateway. ${fix}`;
     alertEl.hidden = false;
-  } else if (left < TOKEN_WARN_DAYS * DAY_MS) {
-    const days = Math.max(1, Math.ceil(left / DAY_MS));
-    f.tokenBadge.className = "badge warn";
-    f.tokenBadge.textContent = days === 1 ? "expires within a day" : `${days} days left`;
+    return;
+  }
+  // Within a month, days started count (10 days minus a minute is still "10 days left").
+  const days = left < 30 * DAY_MS ? Math.max(1, Math.ceil(left / DAY_MS)) : Math.floor(left / DAY_MS);
+  f.tokenBadge.textContent = days === 1 ? "expires within a day" : `${days} days left`;
+  f.tokenBadge.className = warned ? "badge warn" : "badge ok";
+  if (warned) {
     alertEl.className = "alert warn";
     alertEl.textContent = `The gateway token expires in ${days === 1 ? "less than a day" : `${days} days`} (${date(expires)}). ${fix}`;
     alertEl.hidden = false;
-  } else {
-    f.tokenBadge.className = "badge ok";
-    f.tokenBadge.textContent = `${Math.floor(left / DAY_MS)} days left`;
   }
 }
 
