@@ -2,7 +2,8 @@
 
 The gateway is a small box that freezes when asked for two things at once, so every request
 to it goes through one lock and one connection. Its certificate is self-signed, so it is not
-verified (the LAN address the user typed is the identity). This layer knows nothing of tokens
+verified; given a `CertificatePin`, it is recognised instead, in the handshake of every new
+connection, before any request is written. This layer knows nothing of tokens
 or endpoints: it moves bytes and turns transport failures into `EnvoyError`s.
 
 It runs on aiohttp: measured side by side against the simulator, a request costs about a
@@ -21,6 +22,7 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
+from gem_envoy.envoy.certificate import CertificateChanged, CertificatePin
 from gem_envoy.envoy.errors import BadResponse, GatewayTimeout, Unreachable
 from gem_envoy.envoy.transport_protocol import Response
 
@@ -66,20 +68,23 @@ class HttpsTransport:
         *,
         timeout_s: float = 10.0,
         max_body_bytes: int = MAX_BODY_BYTES,
+        pin: CertificatePin | None = None,
     ) -> None:
         self.host = host
         self.port = port
         self.timeout_s = timeout_s
         self.max_body_bytes = max_body_bytes
+        # With a pin, every new connection's certificate is checked in the handshake, before
+        # a request is written (see `certificate`); without one, any certificate is accepted.
+        self.pin = pin
         self._base = base_url(host, port)
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
         # Made on first use, inside the event loop that will use it.
-        connector = aiohttp.TCPConnector(
-            limit=1, ssl=_unverified_tls(), keepalive_timeout=KEEPALIVE_SECONDS
-        )
+        tls: ssl.SSLContext | CertificatePin = self.pin or _unverified_tls()
+        connector = aiohttp.TCPConnector(limit=1, ssl=tls, keepalive_timeout=KEEPALIVE_SECONDS)
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # the auth layer manages the session cookie
@@ -112,6 +117,9 @@ class HttpsTransport:
                 f"timeout: the gateway did not answer {path} within "
                 f"{round(self.timeout_s * 1000)} ms"
             ) from None
+        except aiohttp.ServerFingerprintMismatch as exc:
+            where = f"{self.host}:{self.port}"
+            raise CertificateChanged(exc.expected.hex(), exc.got.hex(), where) from None
         except aiohttp.ClientConnectorError as exc:
             raise Unreachable(self._connect_message(exc)) from None
         except (aiohttp.ClientPayloadError, aiohttp.ClientResponseError):

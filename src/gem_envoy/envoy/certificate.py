@@ -1,0 +1,81 @@
+"""The gateway's identity: its certificate, pinned by its SHA-256 fingerprint.
+
+The gateway's certificate is self-signed, so it cannot be verified; but it can be recognised.
+`CertificatePin` is handed to the transport's connector as aiohttp's `ssl=` fingerprint: aiohttp
+calls its `check` on every new connection right after the TLS handshake and before the first
+byte of a request is written, and drops the connection when it raises. So a device that takes
+over the gateway's address never receives a request, let alone the token.
+
+With no fingerprint yet, the first certificate seen is trusted (trust on first use) and pinned
+from then on; the caller stores it and hands it back next time.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from datetime import datetime
+
+import aiohttp
+from cryptography import x509
+
+from gem_envoy.envoy.errors import EnvoyError
+
+_PLACEHOLDER = bytes(32)  # aiohttp picks the hash by the digest's length: SHA-256
+
+
+def fingerprint(der: bytes) -> str:
+    """The SHA-256 fingerprint of a DER certificate, as lowercase hex."""
+    return hashlib.sha256(der).hexdigest()
+
+
+def shown(sha256_hex: str) -> str:
+    """A fingerprint as people compare them: the first 8 bytes, colon-separated."""
+    return ":".join(sha256_hex[i : i + 2] for i in range(0, 16, 2)).upper() + "..."
+
+
+def expires_at(der: bytes) -> datetime | None:
+    try:
+        return x509.load_der_x509_certificate(der).not_valid_after_utc
+    except ValueError:
+        return None
+
+
+class CertificateChanged(EnvoyError):
+    """The gateway's address answered with a certificate other than the pinned one; no
+    request was sent on that connection."""
+
+    def __init__(self, expected: str, got: str, where: str) -> None:
+        super().__init__(
+            f"the certificate at {where} changed (was {shown(expected)}, now {shown(got)}); "
+            "no request was sent"
+        )
+        self.expected = expected
+        self.got = got
+
+
+class CertificatePin(aiohttp.Fingerprint):
+    """The fingerprint every connection must present; None trusts the first one seen."""
+
+    def __init__(self, sha256_hex: str | None = None) -> None:
+        super().__init__(bytes.fromhex(sha256_hex) if sha256_hex else _PLACEHOLDER)
+        self.sha256: str | None = sha256_hex
+        self.certificate: bytes | None = None  # DER, of the last connection checked
+
+    def check(self, transport: asyncio.Transport) -> None:
+        ssl_object = transport.get_extra_info("ssl_object")
+        der = ssl_object.getpeercert(binary_form=True) if ssl_object is not None else None
+        if not der:
+            raise aiohttp.ServerFingerprintMismatch(b"", b"", *_peer(transport))
+        got = fingerprint(der)
+        if self.sha256 is None:
+            self.sha256 = got  # trust on first use
+        if got != self.sha256:
+            expected = bytes.fromhex(self.sha256)
+            raise aiohttp.ServerFingerprintMismatch(expected, bytes.fromhex(got), *_peer(transport))
+        self.certificate = der
+
+
+def _peer(transport: asyncio.Transport) -> tuple[str, int]:
+    peer = transport.get_extra_info("peername") or ("", 0)
+    return str(peer[0]), int(peer[1])
