@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import Awaitable, Callable
 
 import pytest
 
-from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, start_simulator
@@ -20,17 +18,7 @@ from tests.sim.helpers import NOON
 LIFETIME = "production_lifetime_wh"
 
 
-@pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
-    host = await Host.open(tmp_path / "gem.db", DRIVERS)
-    await host.supervisor.start()
-    try:
-        yield host
-    finally:
-        await host.close()
-
-
-async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
+async def test_a_lifetime_spike_is_never_shown_nor_charted(enphase_host: Host) -> None:
     spiking = SpikingGateway(spike_at=2)
     # A frozen plant (speed 0): every normal reading of the counter is the same.
     server = await start_simulator(SimOptions(inverters=6, speed=0), wrap=spiking.wrap)
@@ -42,8 +30,8 @@ async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
             "port": server.port,
             "token": token,
         }
-        async with host.events.subscribe() as changes:
-            device = await host.devices.create(
+        async with enphase_host.events.subscribe() as changes:
+            device = await enphase_host.devices.create(
                 "envoy", "enphase_envoy", attributes={**attributes, "polling_interval": 5000}
             )
             async with asyncio.timeout(40):
@@ -53,8 +41,8 @@ async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
                     if isinstance(value, int | float):
                         seen.append(value)
                 await asyncio.sleep(0.5)  # the last poll's write lands
-        stored = (await host.store.get_attributes("device", device.id))[LIFETIME].value
-        history = await host.store.history("device", device.id, LIFETIME, 0)
+        stored = (await enphase_host.store.get_attributes("device", device.id))[LIFETIME].value
+        history = await enphase_host.store.history("device", device.id, LIFETIME, 0)
     finally:
         await server.close()
     normal = seen[0]
@@ -65,7 +53,9 @@ async def test_a_lifetime_spike_is_never_shown_nor_charted(host: Host) -> None:
 
 
 @pytest.mark.parametrize("fault", [Fault("reboot", seconds=1), Fault("skew", hours=5)])
-async def test_the_guard_holds_through_a_reboot_and_a_clock_skew(host: Host, fault: Fault) -> None:
+async def test_the_guard_holds_through_a_reboot_and_a_clock_skew(
+    enphase_host: Host, fault: Fault
+) -> None:
     # Midday, a minute of sun each second: the counters move between polls.
     options = SimOptions(inverters=6, speed=60, start_time=NOON, utc_offset_s=0)
     server = await start_simulator(options)
@@ -76,10 +66,12 @@ async def test_the_guard_holds_through_a_reboot_and_a_clock_skew(host: Host, fau
             "token": server.mint_token("installer", 3600),
             "polling_interval": 5000,
         }
-        device = await host.devices.create("envoy", "enphase_envoy", attributes=attributes)
+        device = await enphase_host.devices.create("envoy", "enphase_envoy", attributes=attributes)
 
         async def points() -> list[float]:
-            return [v for _, v in await host.store.history("device", device.id, LIFETIME, 0)]
+            return [
+                v for _, v in await enphase_host.store.history("device", device.id, LIFETIME, 0)
+            ]
 
         await eventually(lambda: _at_least(points, 1), timeout_s=20)
         await server.set_fault(fault)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 
 import jwt
 import pytest
 
-from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
@@ -24,16 +22,6 @@ async def sim() -> AsyncIterator[SimServer]:
         yield server
     finally:
         await server.close()
-
-
-@pytest.fixture
-async def host(tmp_path: Path) -> AsyncIterator[Host]:
-    host = await Host.open(tmp_path / "gem.db", DRIVERS)
-    await host.supervisor.start()
-    try:
-        yield host
-    finally:
-        await host.close()
 
 
 async def stored(host: Host, device_id: int) -> dict[str, AttributeValue]:
@@ -60,35 +48,39 @@ async def add_device(host: Host, sim: SimServer, token: str) -> int:
 
 
 async def test_battery_figures_go_when_the_token_may_no_longer_read_them(
-    host: Host, sim: SimServer
+    enphase_host: Host, sim: SimServer
 ) -> None:
-    device = await add_device(host, sim, sim.mint_token("installer", 3600))
-    await until(host, device, lambda a: all(name in a for name in BATTERY))
+    device = await add_device(enphase_host, sim, sim.mint_token("installer", 3600))
+    await until(enphase_host, device, lambda a: all(name in a for name in BATTERY))
     # An owner token may not read the Encharge endpoints: their figures are removed...
-    await host.devices.update(device, attributes={"token": sim.mint_token("owner", 3600)})
-    await until(host, device, lambda a: a.get("token_type") == "owner" and a.get("online") is True)
-    await until(host, device, lambda a: not any(name in a for name in BATTERY))
-    assert "production_now_w" in await stored(host, device)  # ...the rest stays
+    await enphase_host.devices.update(device, attributes={"token": sim.mint_token("owner", 3600)})
+    await until(
+        enphase_host, device, lambda a: a.get("token_type") == "owner" and a.get("online") is True
+    )
+    await until(enphase_host, device, lambda a: not any(name in a for name in BATTERY))
+    assert "production_now_w" in await stored(enphase_host, device)  # ...the rest stays
     # ...and come back with a token that may read them.
-    await host.devices.update(device, attributes={"token": sim.mint_token("installer", 3600)})
-    await until(host, device, lambda a: all(name in a for name in BATTERY))
+    await enphase_host.devices.update(
+        device, attributes={"token": sim.mint_token("installer", 3600)}
+    )
+    await until(enphase_host, device, lambda a: all(name in a for name in BATTERY))
 
 
 async def test_token_attributes_describe_the_token_set_even_when_refused(
-    host: Host, sim: SimServer
+    enphase_host: Host, sim: SimServer
 ) -> None:
-    device = await add_device(host, sim, sim.mint_token("installer", 3600))
-    await until(host, device, lambda a: a.get("token_type") == "installer")
-    first_expiry = (await stored(host, device))["token_expires_at"]
+    device = await add_device(enphase_host, sim, sim.mint_token("installer", 3600))
+    await until(enphase_host, device, lambda a: a.get("token_type") == "installer")
+    first_expiry = (await stored(enphase_host, device))["token_expires_at"]
     # A well-formed owner token this gateway never issued: it refuses it (401).
     foreign = jwt.encode(
         {"enphaseUser": "owner", "exp": 2_000_000_000, "aud": sim.serial},
         "another-issuers-secret-of-32-bytes",
         algorithm="HS256",
     )
-    await host.devices.update(device, attributes={"token": foreign})
-    await until(host, device, lambda a: a.get("online") is False)
-    now = await stored(host, device)
+    await enphase_host.devices.update(device, attributes={"token": foreign})
+    await until(enphase_host, device, lambda a: a.get("online") is False)
+    now = await stored(enphase_host, device)
     assert now["token_type"] == "owner"
     assert now["token_expires_at"] != first_expiry
     assert str(now["token_expires_at"]).startswith("2033-05-18")
