@@ -82,6 +82,12 @@ class AttributeSpec:
     # A secret whose name the host's rule (token, *password*, *secret*...) would not catch,
     # such as an account's e-mail address: stored encrypted, masked, admin-only all the same.
     secure: bool = False
+    # The unit of a number, in SI symbols ("W", "Wh", "%", "ms", "s"), for the page, metrics
+    # and bridges (a Home Assistant sensor, a Prometheus metric name); "" when it has none.
+    unit: str = ""
+    # A counter that only grows (lifetime energy): summed over time by its consumers (a
+    # Prometheus counter, Home Assistant's total_increasing), not averaged like a reading.
+    total: bool = False
 
 
 @dataclass(frozen=True, slots=True)
