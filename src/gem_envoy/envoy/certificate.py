@@ -30,8 +30,8 @@ def fingerprint(der: bytes) -> str:
 
 
 def shown(sha256_hex: str) -> str:
-    """A fingerprint as people compare them: the first 8 bytes, colon-separated."""
-    return ":".join(sha256_hex[i : i + 2] for i in range(0, 16, 2)).upper() + "..."
+    """A fingerprint as `openssl x509 -fingerprint -sha256` prints it, to compare with."""
+    return ":".join(sha256_hex[i : i + 2] for i in range(0, len(sha256_hex), 2)).upper()
 
 
 def expires_at(der: bytes) -> datetime | None:

@@ -21,8 +21,11 @@ COMMON_NAME = "envoy.local"
 _VALIDITY = dt.timedelta(days=3650)
 
 
-def make_certificate(common_name: str = COMMON_NAME) -> tuple[bytes, bytes]:
-    """A fresh self-signed certificate and its key, both PEM encoded: ``(cert, key)``."""
+def make_certificate(
+    common_name: str = COMMON_NAME, validity: dt.timedelta = _VALIDITY
+) -> tuple[bytes, bytes]:
+    """A fresh self-signed certificate and its key, both PEM encoded: ``(cert, key)``.
+    ``validity`` counts from now (a real gateway's lasts a year)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = dt.datetime.now(dt.UTC)
@@ -33,7 +36,7 @@ def make_certificate(common_name: str = COMMON_NAME) -> tuple[bytes, bytes]:
         .public_key(key.public_key())
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(days=1))
-        .not_valid_after(now + _VALIDITY)
+        .not_valid_after(now + validity)
         .add_extension(x509.SubjectAlternativeName([x509.DNSName(common_name)]), critical=False)
         .sign(key, hashes.SHA256())
     )
@@ -45,13 +48,15 @@ def make_certificate(common_name: str = COMMON_NAME) -> tuple[bytes, bytes]:
     return cert.public_bytes(serialization.Encoding.PEM), key_pem
 
 
-def make_server_context(common_name: str = COMMON_NAME) -> ssl.SSLContext:
+def make_server_context(
+    common_name: str = COMMON_NAME, validity: dt.timedelta = _VALIDITY
+) -> ssl.SSLContext:
     """A server-side SSL context holding a new self-signed certificate.
 
     ``load_cert_chain`` only reads files, so the PEMs go through a temporary directory that is
     removed before this returns.
     """
-    cert_pem, key_pem = make_certificate(common_name)
+    cert_pem, key_pem = make_certificate(common_name, validity)
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.set_alpn_protocols(["http/1.1"])
     with tempfile.TemporaryDirectory(prefix="gem-envoy-sim-") as tmp:

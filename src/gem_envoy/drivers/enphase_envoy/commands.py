@@ -42,6 +42,12 @@ COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec(
         "set_storage_mode", ("mode",), "Not yet implemented: answers with an error.", writes=True
     ),
+    CommandSpec(
+        "accept_certificate",
+        (),
+        "Trust the gateway's changed certificate (after a replacement or reset). Admins only.",
+        writes=True,
+    ),
 )
 
 
@@ -107,6 +113,11 @@ async def set_storage_mode(client: EnvoyClient, args: Mapping[str, str]) -> Comm
     )
 
 
+async def accept_certificate(client: EnvoyClient, args: Mapping[str, str]) -> CommandOutcome:
+    # The driver in a host answers it itself: only a device has a certificate to trust.
+    raise CommandRefused("accept_certificate: only a device of the host trusts a certificate")
+
+
 HANDLERS: dict[str, Callable[[EnvoyClient, Mapping[str, str]], Awaitable[CommandOutcome]]] = {
     "get_status": get_status,
     "get_production": get_production,
@@ -114,6 +125,7 @@ HANDLERS: dict[str, Callable[[EnvoyClient, Mapping[str, str]], Awaitable[Command
     "get_battery": get_battery,
     "get_info": get_info,
     "set_storage_mode": set_storage_mode,
+    "accept_certificate": accept_certificate,
 }
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
+from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
 from gem_envoy.drivers.enphase_envoy.renewal import shown
 from gem_envoy.drivers.enphase_envoy.settings import (
@@ -21,9 +22,12 @@ from gem_envoy.drivers.enphase_envoy.settings import (
     check_user_attributes,
 )
 from gem_envoy.drivers.enphase_envoy.tokens import TokenKeeper
+from gem_envoy.envoy.certificate import CertificateChanged
+from gem_envoy.envoy.certificate import shown as shown_fingerprint
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, EnvoyError, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
+from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.host.contract import (
     AttributeSpec,
     AttributeValue,
@@ -72,9 +76,28 @@ RUNTIME = (
         "str",
         "Set while the token expires within 30 days and will not be renewed: why, and what to do.",
     ),
+    AttributeSpec(
+        "certificate_sha256", "str", "The gateway certificate's SHA-256, trusted at first connect."
+    ),
+    AttributeSpec("certificate_expires_at", "str", "When that certificate expires."),
+    AttributeSpec(
+        "certificate_pending_sha256",
+        "str",
+        "A changed certificate no token is sent to, until an admin runs accept_certificate.",
+    ),
 )
-# What a poll cycle derives; the token's attributes and the serial come from elsewhere.
-TELEMETRY = frozenset(s.name for s in RUNTIME) - {"token_expires_at", "token_type", "token_warning"}
+# What the token and the gateway's identity are; everything else a poll cycle derives.
+IDENTITY = frozenset(
+    {
+        "token_expires_at",
+        "token_type",
+        "token_warning",
+        "certificate_sha256",
+        "certificate_expires_at",
+        "certificate_pending_sha256",
+    }
+)
+TELEMETRY = frozenset(s.name for s in RUNTIME) - IDENTITY
 
 ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage."),
@@ -88,6 +111,8 @@ def device_errors() -> Iterator[None]:
     """The gateway client's errors, as the host contract's DeviceError (same wording)."""
     try:
         yield
+    except CertificateChanged:
+        raise  # not a failure to report yet: the driver first checks who answers (identity.py)
     except EnvoyError as exc:
         raise DeviceError(exc.message, permanent=isinstance(exc, PERMANENT_FAILURES)) from exc
     except SettingsError as exc:  # a setting only a person can fix
@@ -104,6 +129,11 @@ class EnphaseEnvoyDriver(Driver):
         self._client: EnvoyClient | None = None
         self._poller: GatewayPoller | None = None
         self._tokens = TokenKeeper(self.settings.token or None, self.settings.credentials)
+        self._guard = IdentityGuard(self.settings, config.name)
+        self._pinning = False  # whether the client checks the certificate (not on captures)
+        # Whether who answers was checked and /info read since the client was made; not
+        # while a changed certificate waits for accept_certificate.
+        self._gateway_open = False
         # The token whose type and expiry were last reported: they describe the token that
         # is set, reported before the gateway is asked anything (it may refuse the token).
         self._token_reported: str | None = None
@@ -157,17 +187,45 @@ class EnphaseEnvoyDriver(Driver):
     # -- lifecycle --------------------------------------------------------------------------
 
     async def connect(self) -> None:
-        s = self.settings
         if self._poller is None:  # a retried connect reuses its client and connection
             self._client = self._open_client()
             self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+        self._gateway_open = False
+        try:
+            await self._open_gateway()
+        except IdentityRefused:
+            # Connected all the same, so that accept_certificate can reach the driver; each
+            # poll checks again and reports the refusal.
+            pass
+        except CertificateChanged as changed:  # changed again between two connections
+            raise DeviceError(changed.message) from None
+
+    async def _open_gateway(self) -> None:
+        """Check who answers (before any token goes out), then mint or renew the token,
+        and read who the gateway is."""
+        assert self._poller is not None
+        if self._pinning:
+            await self._check_identity()
         await self._renew_if_due()
         await self._report_token()
         with device_errors():
             info = await self._poller.connect()
-        if s.serial_number != info.serial:
+        if self.settings.serial_number != info.serial:
             await self.sink.device_attributes({"serial_number": info.serial})
         self._warn_if_token_for_another_gateway(info.serial)
+        self._gateway_open = True
+
+    async def _check_identity(self) -> None:
+        assert self._client is not None
+        try:
+            with device_errors():
+                recorded = await self._guard.check(self._client, self._tokens.now())
+        except IdentityRefused as refused:
+            pending = refused.presented.sha256
+            await self.sink.device_attributes({"certificate_pending_sha256": pending})
+            raise
+        if recorded:
+            await self.sink.device_attributes({**recorded, "certificate_pending_sha256": None})
 
     async def _report_token(self) -> None:
         token = self.settings.token
@@ -186,11 +244,13 @@ class EnphaseEnvoyDriver(Driver):
             self._warning_reported = warning
 
     def _open_client(self) -> EnvoyClient:
-        """The gateway client; tests replace this to serve captures from memory."""
+        """The gateway client, its certificate pinned; tests replace this to serve captures
+        from memory (without a certificate to check)."""
         s = self.settings
-        return EnvoyClient.connect_to(
-            s.ip, s.token, port=s.port, timeout_s=s.request_timeout_ms / 1000.0
-        )
+        timeout_s = s.request_timeout_ms / 1000.0
+        transport = HttpsTransport(s.ip, s.port, timeout_s=timeout_s, pin=self._guard.pin)
+        self._pinning = True
+        return EnvoyClient(transport, s.token)
 
     # -- the token ----------------------------------------------------------------------------
 
@@ -263,6 +323,20 @@ class EnphaseEnvoyDriver(Driver):
 
     async def poll(self) -> None:
         poller = self._require_poller()
+        try:
+            await self._poll(poller)
+        except CertificateChanged:
+            # A new connection met another certificate (nothing was sent on it): check who
+            # answers now, as at connect, and poll again if it is the gateway.
+            self._gateway_open = False
+            try:
+                await self._poll(poller)
+            except CertificateChanged as changed:
+                raise DeviceError(changed.message) from None
+
+    async def _poll(self, poller: GatewayPoller) -> None:
+        if not self._gateway_open:
+            await self._open_gateway()
         await self._renew_if_due()
         await self._report_token()
         await self._report_warning()
@@ -290,6 +364,8 @@ class EnphaseEnvoyDriver(Driver):
         )
         if not reachable_same or self._poller is None or self._client is None:
             return False  # a new address or timeout: the host restarts the driver
+        if new.certificate_sha256 != self._guard.known.sha256:
+            return False  # a person set or cleared the trusted certificate: start afresh
         self.config, self.settings = config, new
         self._tokens.credentials = new.credentials
         if new.credentials != old.credentials:
@@ -309,11 +385,39 @@ class EnphaseEnvoyDriver(Driver):
         table.check_arguments(self.command_spec(action), text_args)
         self._require_poller()
         assert self._client is not None  # connected together with the poller
-        with device_errors():
-            outcome = await table.run_command(self._client, action, text_args)
+        if action == "accept_certificate":
+            return await self._accept_certificate()
+        try:
+            if not self._gateway_open:
+                await self._open_gateway()  # a refused identity is the answer
+            with device_errors():
+                outcome = await table.run_command(self._client, action, text_args)
+        except CertificateChanged as changed:
+            self._gateway_open = False
+            raise DeviceError(changed.message) from None
         if outcome.attributes:
             await self.sink.device_attributes(self._counters.apply(outcome.attributes))
         return outcome.result
+
+    async def _accept_certificate(self) -> Json:
+        """An admin trusts the gateway that now answers (its certificate, and its serial)."""
+        accepted = self._guard.accept()
+        attributes = {**accepted.attributes(), "certificate_pending_sha256": None}
+        await self.sink.device_attributes(attributes)
+        sha256 = accepted.sha256 or ""
+        log.warning(
+            "device %s: certificate %s of gateway %s accepted by an admin",
+            self.config.name,
+            shown_fingerprint(sha256),
+            accepted.serial,
+        )
+        self._gateway_open = False
+        answer: dict[str, Json] = {"accepted": shown_fingerprint(sha256), "serial": accepted.serial}
+        try:
+            await self._open_gateway()
+        except (DeviceError, CertificateChanged) as failed:
+            return answer | {"connected": False, "error": str(failed)}
+        return answer | {"connected": True}
 
     # -- helpers ------------------------------------------------------------------------------
 

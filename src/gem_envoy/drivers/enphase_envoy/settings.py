@@ -111,6 +111,9 @@ class EnvoySettings:
     request_timeout_ms: int
     serial_number: str | None
     credentials: Credentials | None = None
+    # The gateway's identity as last trusted (see identity.py); written by the driver.
+    certificate_sha256: str | None = None
+    certificate_expires_at: str | None = None
 
     def __repr__(self) -> str:  # the token must never reach a log line
         return f"EnvoySettings(ip={self.ip!r}, port={self.port})"
@@ -137,7 +140,28 @@ class EnvoySettings:
             request_timeout_ms=timeout,
             serial_number=serial if isinstance(serial, str) and serial else None,
             credentials=credentials,
+            certificate_sha256=_fingerprint(attrs),
+            certificate_expires_at=_optional_text(attrs, "certificate_expires_at"),
         )
+
+
+def _optional_text(attrs: Mapping[str, AttributeValue], name: str) -> str | None:
+    value = attrs.get(name)
+    return value.strip() if isinstance(value, str) and value.strip() else None
+
+
+def _fingerprint(attrs: Mapping[str, AttributeValue]) -> str | None:
+    text = _optional_text(attrs, "certificate_sha256")
+    if text is None:
+        return None
+    digits = text.replace(":", "").lower()
+    if len(digits) != 64 or any(c not in "0123456789abcdef" for c in digits):
+        # Never silently trust whatever answers next: a pin that cannot be read is an error.
+        raise SettingsError(
+            "certificate_sha256 must be a SHA-256 fingerprint (64 hex digits); delete it to "
+            "trust the gateway's certificate afresh"
+        )
+    return digits
 
 
 def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
