@@ -66,6 +66,9 @@ class CommandSpec:
     # A command that changes the device (a setting, a relay) needs the admin role on every
     # device, elevated or not; a read needs it only on elevated devices.
     writes: bool = False
+    # The device attribute this command sets, from its one argument (a setting the device
+    # reports back, such as a mode): a bridge can then offer it as a control beside the value.
+    sets: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,6 +91,10 @@ class AttributeSpec:
     # A counter that only grows (lifetime energy): summed over time by its consumers (a
     # Prometheus counter, Home Assistant's total_increasing), not averaged like a reading.
     total: bool = False
+    # The largest value, where there is one (a percentage's 100).
+    maximum: float | None = None
+    # The values a text attribute can take (a mode), for a form's or a bridge's choice list.
+    choices: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
