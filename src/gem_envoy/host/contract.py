@@ -95,6 +95,9 @@ class AttributeSpec:
     maximum: float | None = None
     # The values a text attribute can take (a mode), for a form's or a bridge's choice list.
     choices: tuple[str, ...] = ()
+    # A moment (ISO 8601 text) after which something the device needs stops working, such as
+    # a credential or a certificate: watched by monitoring (the metrics give its timestamp).
+    expiry: bool = False
 
 
 @dataclass(frozen=True, slots=True)

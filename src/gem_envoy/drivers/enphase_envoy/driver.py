@@ -50,26 +50,36 @@ log = logging.getLogger(__name__)
 PERMANENT_FAILURES = (AuthRejected, NotPermitted, UnsupportedFirmware, InvalidToken)
 
 
-def _reading(name: str, kind: str, description: str) -> AttributeSpec:
+def _reading(
+    name: str, kind: str, description: str, unit: str = "", *, total: bool = False
+) -> AttributeSpec:
     """A measured value, charted over time."""
-    return AttributeSpec(name, kind, description, history=True)
+    return AttributeSpec(name, kind, description, history=True, unit=unit, total=total)
 
 
 RUNTIME = (
-    _reading("production_now_w", "int", "Instantaneous PV production."),
-    _reading("production_today_wh", "int", "Today's production."),
-    _reading("production_lifetime_wh", "int", "Lifetime production."),
-    _reading("consumption_now_w", "int", "Whole-home load (CT meter required)."),
-    _reading("consumption_today_wh", "int", "Today's consumption (CT meter required)."),
-    _reading("consumption_lifetime_wh", "int", "Lifetime consumption (CT meter required)."),
-    _reading("net_power_w", "int", "Net power; positive = export, negative = import."),
+    _reading("production_now_w", "int", "Instantaneous PV production.", "W"),
+    _reading("production_today_wh", "int", "Today's production.", "Wh"),
+    _reading("production_lifetime_wh", "int", "Lifetime production.", "Wh", total=True),
+    _reading("consumption_now_w", "int", "Whole-home load (CT meter required).", "W"),
+    _reading("consumption_today_wh", "int", "Today's consumption (CT meter required).", "Wh"),
+    _reading(
+        "consumption_lifetime_wh",
+        "int",
+        "Lifetime consumption (CT meter required).",
+        "Wh",
+        total=True,
+    ),
+    _reading("net_power_w", "int", "Net power; positive = export, negative = import.", "W"),
     _reading("inverter_count", "int", "Active microinverters reporting."),
     AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
-    _reading("battery_now_w", "int", "Encharge power. Positive = discharging."),
-    _reading("battery_soc_percent", "float", "Encharge state-of-charge %."),
-    _reading("battery_capacity_wh", "int", "Encharge stored energy."),
+    _reading("battery_now_w", "int", "Encharge power. Positive = discharging.", "W"),
+    _reading("battery_soc_percent", "float", "Encharge state-of-charge %.", "%"),
+    _reading("battery_capacity_wh", "int", "Encharge stored energy.", "Wh"),
     AttributeSpec("battery_state", "str", "idle, charging or discharging."),
-    AttributeSpec("token_expires_at", "str", "When the JWT expires (from its exp claim)."),
+    AttributeSpec(
+        "token_expires_at", "str", "When the JWT expires (from its exp claim).", expiry=True
+    ),
     AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
     AttributeSpec(
         "token_warning",
@@ -79,7 +89,7 @@ RUNTIME = (
     AttributeSpec(
         "certificate_sha256", "str", "The gateway certificate's SHA-256, trusted at first connect."
     ),
-    AttributeSpec("certificate_expires_at", "str", "When that certificate expires."),
+    AttributeSpec("certificate_expires_at", "str", "When that certificate expires.", expiry=True),
     AttributeSpec(
         "certificate_pending_sha256",
         "str",
@@ -100,8 +110,8 @@ IDENTITY = frozenset(
 TELEMETRY = frozenset(s.name for s in RUNTIME) - IDENTITY
 
 ZONE = (
-    _reading("last_w", "int", "Inverter's last-reported wattage."),
-    AttributeSpec("max_w", "int", "Inverter's lifetime max wattage."),
+    _reading("last_w", "int", "Inverter's last-reported wattage.", "W"),
+    AttributeSpec("max_w", "int", "Inverter's lifetime max wattage.", unit="W"),
     AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
 )
 
