@@ -44,8 +44,9 @@ OPTIONAL = (
         "Telemetry poll interval (ms). Hard floor 5000 ms.",
         DEFAULT_INTERVAL_MS,
         minimum=MIN_INTERVAL_MS,
+        unit="ms",
     ),
-    AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000),
+    AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000, unit="ms"),
 )
 
 
