@@ -1,6 +1,7 @@
 // The overview of one device: power flow, energy today and lifetime, and the gateway's health.
 // Everything is drawn from the attribute cache and redrawn in place when the host pushes a change.
 
+import { api } from "/js/api.js";
 import { h, setValue } from "/js/dom.js";
 import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "/js/format.js";
 import { createFlow } from "./flow.js";
@@ -20,9 +21,11 @@ export function mount(root, ctx) {
   const field = (name, cls = "val") => (f[name] = h("span", { class: cls, dataset: { attr: name } }, "—"));
 
   const tokenAlert = h("p", { class: "alert", id: "token-alert", role: "alert", hidden: true });
+  const certificate = certificateAlert(device, ctx.isAdmin);
   const subtitle = h("span", { class: "sub" });
   root.append(
     h("div", { class: "page-head" }, h("h1", {}, device.label || device.name), subtitle),
+    certificate.el,
     tokenAlert,
     h(
       "div",
@@ -114,6 +117,7 @@ export function mount(root, ctx) {
     subtitle.textContent = isNum(v.inverter_count) ? `${serial} · ${v.inverter_count} inverters` : serial;
     renderHealth(f, v, updated);
     renderToken(f, tokenAlert, v, ctx.isAdmin);
+    certificate.render(v);
     // "Power now" is as fresh as the last good poll.
     if (isNum(v.last_poll_ms)) {
       f.updated.dataset.ago = String(v.last_poll_ms);
@@ -191,6 +195,48 @@ function renderToken(f, alertEl, v, isAdmin) {
     alertEl.textContent = `The gateway token expires in ${days === 1 ? "less than a day" : `${days} days`} (${date(expires)}). ${fix}`;
     alertEl.hidden = false;
   }
+}
+
+// A changed gateway certificate: the driver sends no token until an admin accepts it (the
+// accept_certificate command). The text is the driver's last_error, which names both
+// fingerprints; admins get the button, users are told who can act.
+function certificateAlert(device, isAdmin) {
+  const text = h("span", { id: "certificate-text" });
+  const outcome = h("span", { class: "small", id: "certificate-outcome" });
+  const button = h(
+    "button",
+    { class: "primary", type: "button", id: "accept-certificate", hidden: !isAdmin, on: { click: () => accept() } },
+    "Accept the new certificate",
+  );
+  const el = h("div", { class: "alert", id: "certificate-alert", role: "alert", hidden: true }, text, " ", button, " ", outcome);
+
+  async function accept() {
+    button.disabled = true;
+    outcome.textContent = "";
+    try {
+      const answer = await api("/api/control/command", {
+        method: "POST",
+        body: { device: device.id, action: "accept_certificate" },
+      });
+      outcome.textContent = answer.connected
+        ? "Accepted: polling resumes."
+        : `Accepted, but the gateway could not be read: ${answer.error}`;
+    } catch (err) {
+      outcome.textContent = `Not accepted: ${err.message}`;
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  function render(v) {
+    const pending = v.certificate_pending_sha256;
+    el.hidden = !pending;
+    if (!pending) return;
+    const why = v.last_error || "The gateway's certificate changed; no token is sent to it.";
+    text.textContent = isAdmin ? why : `${why} Ask an admin to accept it if the gateway was replaced or reset.`;
+  }
+
+  return { el, render };
 }
 
 function noDevices(ctx) {
