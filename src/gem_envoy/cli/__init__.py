@@ -16,6 +16,7 @@ import sys
 from collections.abc import Sequence
 
 from gem_envoy import __version__
+from gem_envoy.cli.apikey_verbs import add_apikey_verbs
 from gem_envoy.cli.backup_verbs import add_backup_verbs
 from gem_envoy.cli.demo import add_demo_verb
 from gem_envoy.cli.gateway import add_gateway_verbs
@@ -48,6 +49,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_gateway_verbs(verbs)
     add_host_verbs(verbs)
     add_backup_verbs(verbs)
+    add_apikey_verbs(verbs)
     add_token_verbs(verbs)
     add_demo_verb(verbs)
     return parser

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import time
+from collections import Counter
 from collections.abc import Mapping
 
 from gem_envoy.host.contract import (
@@ -35,6 +37,16 @@ def describe(exc: BaseException) -> str:
     return f"driver error: {type(exc).__name__}: {text}" if text else type(exc).__name__
 
 
+def failure_kind(exc: BaseException) -> str:
+    """A short, bounded name for what failed, for counting (metrics): the class of the
+    device's own error (or of the cause the driver chained to it), in snake case; a bug in
+    the driver is `driver_bug`."""
+    if not isinstance(exc, DeviceError):
+        return "driver_bug"
+    cause = exc.__cause__ if isinstance(exc.__cause__, Exception) else exc
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", type(cause).__name__).lower()
+
+
 class DeviceRunner:
     """Owns one driver instance and its polling loop."""
 
@@ -57,6 +69,9 @@ class DeviceRunner:
         self._health: tuple[bool, str] | None = None
         self._logged_error: str | None = None
         self.failures = 0  # failed polls in a row
+        # Since the process started, for monitoring: poll cycles tried, failures by kind.
+        self.polls = 0
+        self.failure_kinds: Counter[str] = Counter()
         self.scheduled_at: float | None = None
         self.last_lag_s: float = 0.0
 
@@ -80,6 +95,7 @@ class DeviceRunner:
         started = time.monotonic()
         if self.scheduled_at is not None:
             self.last_lag_s = max(0.0, started - self.scheduled_at)
+        self.polls += 1
         async with self._lock:
             try:
                 driver = await self._connected_driver()
@@ -88,6 +104,7 @@ class DeviceRunner:
                 raise
             except Exception as exc:  # any failure is this device's, never the host's
                 self.failures += 1
+                self.failure_kinds[failure_kind(exc)] += 1
                 await self._report(False, describe(exc), exc)
                 return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
             self.failures = 0

@@ -15,6 +15,7 @@ from gem_envoy.host.api import (
     routes_drivers,
     routes_events,
     routes_history,
+    routes_metrics,
     routes_status,
     routes_users,
 )
@@ -57,6 +58,7 @@ def create_app(context: ApiContext) -> FastAPI:
         routes_control.router,
         routes_drivers.router,
         routes_events.router,
+        routes_metrics.router,
         _openapi_router(app),
     ):
         app.include_router(router)

@@ -9,12 +9,14 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gem_envoy.host.api.context import Context
 from gem_envoy.host.api.sessions import Session
+from gem_envoy.host.api_keys import METRICS
 from gem_envoy.host.users import ADMIN
 
 bearer = HTTPBearer(
     auto_error=False,
     scheme_name="bearer",
-    description="A token from `POST /api/token`, sent as `Authorization: Bearer <token>`.",
+    description="A token from `POST /api/token`, or an API key (`gem-envoy apikey create`), "
+    "sent as `Authorization: Bearer <token>`.",
 )
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
@@ -25,12 +27,22 @@ def unauthorized(message: str) -> HTTPException:
     )
 
 
-async def current_session(ctx: Context, credentials: Credentials) -> Session:
+async def bearer_session(ctx: Context, credentials: Credentials) -> Session:
+    """Whoever the token belongs to, a metrics key included."""
     if credentials is None:
         raise unauthorized("a bearer token is required")
     session = await ctx.sessions.get(credentials.credentials)
     if session is None:
         raise unauthorized("the token is invalid or has expired")
+    return session
+
+
+BearerSession = Annotated[Session, Depends(bearer_session)]
+
+
+async def current_session(session: BearerSession) -> Session:
+    if session.role == METRICS:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "a metrics key may read /metrics only")
     return session
 
 
@@ -44,6 +56,19 @@ def require_admin(session: CurrentSession) -> Session:
 
 
 AdminSession = Annotated[Session, Depends(require_admin)]
+
+
+def require_metrics_reader(session: BearerSession) -> Session:
+    """`GET /metrics`: an API key (either role), or an admin's sign-in to look at it by hand.
+    A user's sign-in is for people on the page; a scraper gets a key of its own."""
+    if session.api_key is None and session.role != ADMIN:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN, "/metrics needs an API key (gem-envoy apikey create)"
+        )
+    return session
+
+
+MetricsReader = Annotated[Session, Depends(require_metrics_reader)]
 
 
 def is_admin(session: Session) -> bool:

@@ -66,4 +66,5 @@ async def revoke_all(session: CurrentSession, ctx: Context) -> RevokedOut:
 
 @router.get("/session", summary="Who this token belongs to, and until when")
 async def whoami(session: CurrentSession) -> SessionOut:
-    return SessionOut(username=session.username, role=session.role, expires=session.expires)
+    expires = None if session.api_key is not None else session.expires
+    return SessionOut(username=session.username, role=session.role, expires=expires)

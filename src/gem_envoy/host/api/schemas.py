@@ -67,7 +67,7 @@ class TokenOut(BaseModel):
 class SessionOut(BaseModel):
     username: str
     role: str
-    expires: float
+    expires: float | None  # None: an API key, which lasts until it is revoked
 
 
 class UserOut(BaseModel):

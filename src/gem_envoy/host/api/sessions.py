@@ -1,4 +1,5 @@
-"""Bearer tokens handed out by `POST /api/token`, kept in the database.
+"""Bearer tokens handed out by `POST /api/token`, kept in the database; and API keys, the
+long-lived bearer tokens an admin makes for machines (`host/api_keys.py`).
 
 The database is the only truth: every request looks its token up there (a read on the
 reader thread, well under a millisecond), so a restart signs nobody out, and a user changed
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
 import secrets
 import time
 from collections.abc import Callable
@@ -26,7 +28,8 @@ class Session:
     key: str  # digest of the token, never the token itself
     username: str
     role: str
-    expires: float  # epoch seconds
+    expires: float  # epoch seconds; infinite for an API key
+    api_key: str | None = None  # the key's name, when the token is an API key
 
 
 def digest(token: str) -> str:
@@ -82,14 +85,22 @@ class Sessions:
         return token, session, written
 
     async def get(self, token: str) -> Session | None:
-        """The session of a live token; None for an unknown, revoked or expired one."""
-        return await self._lookup(digest(token))
+        """The session of a live token or API key; None for an unknown, revoked or expired
+        one."""
+        key = digest(token)
+        return await self._lookup(key) or await self._lookup_api_key(key)
 
     async def is_live(self, session: Session) -> bool:
+        if session.api_key is not None:
+            return await self._lookup_api_key(session.key) is not None
         return await self._lookup(session.key) is not None
 
     async def revoke(self, session: Session) -> None:
-        await self._store_().delete_session(session.key)
+        """End this session; for an API key, revoke the key (its holder gives it up)."""
+        if session.api_key is not None:
+            await self._store_().delete_api_key(session.api_key)
+        else:
+            await self._store_().delete_session(session.key)
 
     async def revoke_user(self, username: str) -> int:
         """Sign one user out everywhere; returns how many sessions ended."""
@@ -102,6 +113,12 @@ class Sessions:
         if stored is None or stored.expires <= self._clock():
             return None  # an expired row is left to the next prune
         return Session(stored.key, stored.username, stored.role, stored.expires)
+
+    async def _lookup_api_key(self, key: str) -> Session | None:
+        found = await self._store_().find_api_key(key)
+        if found is None:
+            return None
+        return Session(key, f"key:{found.name}", found.role, math.inf, api_key=found.name)
 
     async def _wait_pending(self) -> None:
         if self._pending:

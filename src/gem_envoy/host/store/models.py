@@ -49,6 +49,15 @@ class StoredSession:
     expires: float  # epoch seconds
 
 
+@dataclass(frozen=True, slots=True)
+class StoredApiKey:
+    """An API key as stored, without its hash: the name it was given, its role, when made."""
+
+    name: str
+    role: str
+    created_at: float  # epoch seconds
+
+
 class StoreError(Exception):
     """Anything the store refuses or fails to do; the message is meant for people."""
 

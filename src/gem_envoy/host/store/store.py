@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
-from . import accounts, config, devices, schema, sessions
+from . import accounts, api_keys, config, devices, schema, sessions
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
@@ -29,6 +29,7 @@ from .models import (
     Attribute,
     AttributeValue,
     Device,
+    StoredApiKey,
     StoredSession,
     StoreError,
     ValidationError,
@@ -38,8 +39,10 @@ from .validate import (
     check_attribute_name,
     check_commands,
     check_device_name,
+    check_digest,
     check_flag,
     check_id,
+    check_key_role,
     check_name,
     check_password,
     check_role,
@@ -454,6 +457,30 @@ class Store:
         """Delete expired sessions; returns how many."""
         now = time.time() if now is None else _check_time("now", now)
         return await self._write(partial(sessions.prune_sessions, now=now))
+
+    # API keys (keyed by name, found by the SHA-256 of the key; the key is never stored)
+
+    async def add_api_key(self, name: str, key_hash: str, role: str) -> StoredApiKey:
+        """Store a new key's digest; ConflictError when the name is taken."""
+        job = partial(
+            api_keys.add_api_key,
+            name=check_name("API key name", name),
+            key_hash=check_digest(key_hash),
+            role=check_key_role(role),
+            now=time.time(),
+        )
+        return await self._write(job)
+
+    async def find_api_key(self, key_hash: str) -> StoredApiKey | None:
+        return await self._read(partial(api_keys.find_api_key, key_hash=key_hash))
+
+    async def list_api_keys(self) -> list[StoredApiKey]:
+        return await self._read(api_keys.list_api_keys)
+
+    async def delete_api_key(self, name: str) -> None:
+        """Revoke a key: NotFoundError when there is none of that name."""
+        name = check_name("API key name", name)
+        await self._write(partial(api_keys.delete_api_key, name=name))
 
     # Driver commands and settings
 

@@ -7,6 +7,7 @@ import re
 import unicodedata
 from collections.abc import Mapping, Sequence
 
+from ..api_keys import KEY_ROLES
 from ..users import ROLES
 from .models import TARGET_TYPES, AttributeValue, TargetType, ValidationError
 
@@ -15,6 +16,7 @@ MAX_TEXT = 64 * 1024
 MAX_PASSWORD = 1024
 # Long enough that guessing, slowed as sign-ins are, gets nowhere; short enough to type.
 MIN_PASSWORD = 12
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 _ATTRIBUTE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,63}")
 _DIGITS = re.compile(r"[0-9]+")
 _INT_MIN, _INT_MAX = -(2**63), 2**63 - 1
@@ -125,6 +127,20 @@ def check_role(role: object) -> str:
         raise ValidationError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
     assert isinstance(role, str)
     return role
+
+
+def check_key_role(role: object) -> str:
+    if role not in KEY_ROLES:
+        raise ValidationError(f"an API key's role is one of {', '.join(KEY_ROLES)}, not {role!r}")
+    assert isinstance(role, str)
+    return role
+
+
+def check_digest(digest: object) -> str:
+    """A SHA-256 digest in lowercase hex, as keys are stored."""
+    if not isinstance(digest, str) or not _DIGEST.fullmatch(digest):
+        raise ValidationError("a key digest must be 64 lowercase hex digits")
+    return digest
 
 
 def check_password(password: object) -> str:
