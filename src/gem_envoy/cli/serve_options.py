@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import ipaddress
 
+from gem_envoy.cli.mqtt_options import add_mqtt_options, mqtt_options
 from gem_envoy.cli.parsing import UsageError
 from gem_envoy.host.api.allowed_hosts import host_name
 from gem_envoy.host.service import ServeOptions
@@ -25,6 +26,7 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
         help="comma-separated addresses or networks of reverse proxies whose X-Forwarded-For "
         "names the client (default: trust no proxy)",
     )
+    add_mqtt_options(parser)
 
 
 def serve_options(args: argparse.Namespace) -> ServeOptions:
@@ -48,4 +50,6 @@ def serve_options(args: argparse.Namespace) -> ServeOptions:
         if not items:
             raise UsageError("--forwarded-allow-ips needs at least one address")
         proxies = ",".join(items)
-    return ServeOptions(allowed_hosts=tuple(names), forwarded_allow_ips=proxies)
+    return ServeOptions(
+        allowed_hosts=tuple(names), forwarded_allow_ips=proxies, mqtt=mqtt_options(args)
+    )

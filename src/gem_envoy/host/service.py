@@ -15,6 +15,8 @@ import uvicorn
 from gem_envoy import __version__
 from gem_envoy.host.api import ApiContext, create_app
 from gem_envoy.host.api.allowed_hosts import AllowedHosts, AllowedHostsMiddleware
+from gem_envoy.host.bridges.mqtt import MqttBridge
+from gem_envoy.host.bridges.mqtt_options import MqttOptions
 from gem_envoy.host.contract import DriverRegistry
 from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
@@ -36,6 +38,8 @@ class ServeOptions:
     # The reverse proxies whose X-Forwarded-For names the client (comma-separated addresses
     # or networks); None trusts nobody's, so a client cannot choose its own address.
     forwarded_allow_ips: str | None = None
+    # The MQTT broker to publish to (and take commands from); None: no MQTT.
+    mqtt: MqttOptions | None = None
 
 
 @dataclass
@@ -120,6 +124,10 @@ async def serving(
     serve_task = asyncio.create_task(server.serve(), name="api")
     prune_task = asyncio.create_task(host.prune_forever(), name="prune")
     watch_task = asyncio.create_task(host.supervisor.watch_store(), name="config-watch")
+    tasks = [serve_task, prune_task, watch_task]
+    if options.mqtt is not None:
+        bridge = MqttBridge(host.store, host.supervisor, host.events, options.mqtt)
+        tasks.append(asyncio.create_task(bridge.run(), name="mqtt"))
     try:
         while not server.started:
             if serve_task.done():
@@ -129,9 +137,9 @@ async def serving(
         yield server
     finally:
         server.should_exit = True
-        prune_task.cancel()
-        watch_task.cancel()
-        await asyncio.gather(serve_task, prune_task, watch_task, return_exceptions=True)
+        for task in tasks[1:]:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 Announce = Callable[["Host", int], Awaitable[None]]  # the host and the port it listens on
