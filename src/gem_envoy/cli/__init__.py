@@ -19,6 +19,7 @@ from gem_envoy import __version__
 from gem_envoy.cli.apikey_verbs import add_apikey_verbs
 from gem_envoy.cli.backup_verbs import add_backup_verbs
 from gem_envoy.cli.demo import add_demo_verb
+from gem_envoy.cli.discover_verbs import add_discover_verb
 from gem_envoy.cli.gateway import add_gateway_verbs
 from gem_envoy.cli.host_verbs import add_host_verbs
 from gem_envoy.cli.parsing import UsageError
@@ -47,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     sim.set_defaults(handler=sim_cli.run)
 
     add_gateway_verbs(verbs)
+    add_discover_verb(verbs)
     add_host_verbs(verbs)
     add_backup_verbs(verbs)
     add_apikey_verbs(verbs)

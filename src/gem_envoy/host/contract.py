@@ -23,6 +23,7 @@ __all__ = [
     "CommandSpec",
     "DeviceConfig",
     "DeviceError",
+    "Discovered",
     "Driver",
     "DriverMetadata",
     "DriverPage",
@@ -98,6 +99,15 @@ class AttributeSpec:
     # A moment (ISO 8601 text) after which something the device needs stops working, such as
     # a credential or a certificate: watched by monitoring (the metrics give its timestamp).
     expiry: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Discovered:
+    """A device a driver found on the network by itself (`Driver.discover`): a line for
+    people, and the attribute values a new device for it would be created with."""
+
+    label: str
+    attributes: Mapping[str, AttributeValue]
 
 
 @dataclass(frozen=True, slots=True)
@@ -199,6 +209,13 @@ class Driver(ABC):
     def web(cls) -> DriverWeb | None:
         """The driver's own dashboard pages, if it has any."""
         return None
+
+    @classmethod
+    async def discover(cls, timeout_s: float) -> tuple[Discovered, ...]:
+        """Devices of this driver's kind that announce themselves on the network within
+        `timeout_s` (mDNS...), offered when adding a device. None by default."""
+        del timeout_s
+        return ()
 
     @classmethod
     def command_spec(cls, action: str) -> CommandSpec:

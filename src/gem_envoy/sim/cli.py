@@ -22,6 +22,7 @@ from pathlib import Path
 
 from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
+from .mdns import Advertiser
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
 from .server import SimServer, start_simulator
 
@@ -52,6 +53,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=YEAR_S,
         metavar="SECONDS",
         help="lifetime of the tokens written (default one year)",
+    )
+    add(
+        "--mdns",
+        action="store_true",
+        help="announce the gateway on mDNS (_enphase-envoy._tcp), as a real one does",
     )
     _add_fault_arguments(parser)
     add_cloud_arguments(parser)
@@ -137,12 +143,20 @@ def run(args: argparse.Namespace) -> int:
 
 async def _serve(options: SimOptions, args: argparse.Namespace) -> int:
     server = await start_simulator(options)
+    advertiser = None
     try:
         _write_tokens(server, args)
+        if args.mdns:
+            advertiser = Advertiser(server.serial, options.firmware, server.host, server.port)
+            await advertiser.start()
         print(f"listening on {server.url}", flush=True)
+        if advertiser is not None:
+            print(f"announced on mDNS as {advertiser.name}", flush=True)
         announce_cloud(server, args)
         await _until_signalled()
     finally:
+        if advertiser is not None:
+            await advertiser.close()
         await server.close()
     return 0
 

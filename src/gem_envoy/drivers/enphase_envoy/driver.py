@@ -9,9 +9,11 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from gem_envoy.drivers.enphase_envoy import commands as table
+from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
+from gem_envoy.drivers.enphase_envoy.lan import AddressFollower, candidates
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
 from gem_envoy.drivers.enphase_envoy.renewal import shown
 from gem_envoy.drivers.enphase_envoy.settings import (
@@ -35,6 +37,7 @@ from gem_envoy.host.contract import (
     CommandSpec,
     DeviceConfig,
     DeviceError,
+    Discovered,
     Driver,
     DriverMetadata,
     DriverPage,
@@ -77,6 +80,28 @@ RUNTIME = (
     _reading("battery_soc_percent", "float", "Encharge state-of-charge %.", "%"),
     _reading("battery_capacity_wh", "int", "Encharge stored energy.", "Wh"),
     AttributeSpec("battery_state", "str", "idle, charging or discharging."),
+    # The battery settings (storage.py): read with the battery totals, once a minute.
+    AttributeSpec(
+        "storage_mode",
+        "str",
+        "Encharge mode the gateway holds: self-consumption, backup or economy.",
+        choices=storage.MODES,
+    ),
+    AttributeSpec(
+        "battery_reserve_soc_percent",
+        "float",
+        "Charge the Encharge keeps for outages (reserved_soc).",
+        unit="%",
+        minimum=0,
+        maximum=100,
+    ),
+    AttributeSpec("charge_from_grid", "bool", "Whether the Encharge may charge from the grid."),
+    AttributeSpec(
+        "storage_warning",
+        "str",
+        "Set when the gateway changed a battery setting back after it was written here "
+        "(cloud overwrite?), until the next write.",
+    ),
     AttributeSpec(
         "token_expires_at", "str", "When the JWT expires (from its exp claim).", expiry=True
     ),
@@ -140,6 +165,9 @@ class EnphaseEnvoyDriver(Driver):
         self._poller: GatewayPoller | None = None
         self._tokens = TokenKeeper(self.settings.token or None, self.settings.credentials)
         self._guard = IdentityGuard(self.settings, config.name)
+        # Battery settings: their writes, one at a time, and the watch after a write.
+        self._storage = storage.StorageControl(config.name)
+        self._follower = AddressFollower()  # a gateway that stops answering, found by serial
         self._pinning = False  # whether the client checks the certificate (not on captures)
         # Whether who answers was checked and /info read since the client was made; not
         # while a changed certificate waits for accept_certificate.
@@ -196,10 +224,23 @@ class EnphaseEnvoyDriver(Driver):
 
     # -- lifecycle --------------------------------------------------------------------------
 
+    @classmethod
+    async def discover(cls, timeout_s: float) -> tuple[Discovered, ...]:
+        return await candidates(timeout_s)
+
     async def connect(self) -> None:
+        try:
+            await self._connect_here()
+        except DeviceError as failed:
+            if not await self._follow_move(failed):
+                raise
+
+    async def _connect_here(self) -> None:
         if self._poller is None:  # a retried connect reuses its client and connection
             self._client = self._open_client()
-            self._poller = GatewayPoller(self._client, zones=self._zone_addresses())
+            self._poller = GatewayPoller(
+                self._client, zones=self._zone_addresses(), storage=self._storage
+            )
         self._gateway_open = False
         try:
             await self._open_gateway()
@@ -332,6 +373,40 @@ class EnphaseEnvoyDriver(Driver):
     # -- polling ------------------------------------------------------------------------------
 
     async def poll(self) -> None:
+        try:
+            await self._poll_here()
+        except DeviceError as failed:
+            if not await self._follow_move(failed):
+                raise
+            await self._poll_here()
+
+    async def _follow_move(self, failed: DeviceError) -> bool:
+        """When the gateway stops answering at its address and announces itself (by its
+        serial) at another, connect there and report the new `ip`, which the host stores:
+        a later reload then finds the address the driver already uses. False otherwise."""
+        serial = self._guard.known.serial or self.settings.serial_number
+        if self._poller is not None and self._poller.info is not None:
+            serial = self._poller.info.serial
+        old = self.settings.ip
+        new = await self._follower.new_address(failed, old, serial)
+        if new is None:
+            return False
+        log.warning(
+            "device %s: gateway %s stopped answering at %s and announces itself at %s; "
+            "using that address (ip updated)",
+            self.config.name,
+            serial,
+            old,
+            new,
+        )
+        await self.disconnect()
+        self.settings = dataclasses.replace(self.settings, ip=new)
+        self._guard.moved_to(new)
+        await self.sink.device_attributes({"ip": new})
+        await self._connect_here()
+        return True
+
+    async def _poll_here(self) -> None:
         poller = self._require_poller()
         try:
             await self._poll(poller)
@@ -401,7 +476,7 @@ class EnphaseEnvoyDriver(Driver):
             if not self._gateway_open:
                 await self._open_gateway()  # a refused identity is the answer
             with device_errors():
-                outcome = await table.run_command(self._client, action, text_args)
+                outcome = await table.run_command(self._client, action, text_args, self._storage)
         except CertificateChanged as changed:
             self._gateway_open = False
             raise DeviceError(changed.message) from None

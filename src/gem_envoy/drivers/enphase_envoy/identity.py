@@ -134,6 +134,11 @@ class IdentityGuard:
     def where(self) -> str:
         return f"{self._host}:{self._port}"
 
+    def moved_to(self, host: str) -> None:
+        """The gateway answers at a new address (found by its serial, lan.py): ask it there.
+        What is trusted stays: the pin decides whether the box there is the same."""
+        self._host = host
+
     async def check(self, client: EnvoyClient, now: datetime) -> dict[str, str | None]:
         """Who answers at the address, before any token is sent: `/info` over the pinned
         transport. Returns the attributes to record (the identity, when first trusted or

@@ -64,6 +64,12 @@ class TokenOut(BaseModel):
     expires: float = Field(description="epoch seconds")
 
 
+class DiscoveredOut(BaseModel):
+    driver: str
+    label: str
+    attributes: dict[str, AttributeValue]
+
+
 class SessionOut(BaseModel):
     username: str
     role: str
