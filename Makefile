@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-deps reliability browser clean
+.PHONY: install run test lint bench bench-deps reliability browser netns clean
 
 install: $(STAMP)
 
@@ -28,6 +28,15 @@ browser:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq chromium >/dev/null; }
 	@command -v chromium
+
+# iproute2's `ip`, for the mDNS tests' network namespaces (they also need root; without
+# either they skip, saying so).
+netns:
+	@command -v ip >/dev/null 2>&1 || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq iproute2 >/dev/null; }
+	@command -v ip
 
 lint: install
 	$(BIN)/ruff check src tests
