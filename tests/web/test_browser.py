@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 
+from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
+from gem_envoy.host.contract import Discovered
 from tests.web.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USER,
@@ -582,3 +584,30 @@ def test_a_plain_user_sees_no_admin_pages(browser: Browser, page: Page, stack: S
             "/api/data/devices", json={"name": "x", "driver": "enphase_envoy"}, headers=bearer
         )
         assert refused.status_code == 403
+
+
+def test_the_add_device_form_offers_the_gateways_found_on_the_network(
+    browser: Browser, page: Page, stack: Stack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    serial = "122300000099"
+    found = Discovered(
+        f"IQ Gateway {serial} at 198.18.0.9, firmware 8.2.4382",
+        {"ip": "198.18.0.9", "serial_number": serial},
+    )
+
+    async def announced(cls: type[EnphaseEnvoyDriver], timeout_s: float) -> tuple[Discovered, ...]:
+        return (found,)
+
+    # The driver's own mDNS lookup runs on real multicast in tests/test_discovery_multicast.py,
+    # inside a network namespace; from here no query may leave for the LAN.
+    monkeypatch.setattr(EnphaseEnvoyDriver, "discover", classmethod(announced))
+    sign_in(page, stack, ADMIN_USER, ADMIN_PASSWORD)
+    page.goto(stack.url + "/#/admin/devices/new")
+    page.locator("#a-ip").wait_for()
+    page.click("#discover")
+    page.click(f"#discovered button:has-text('{serial}')")
+    page.wait_for_function("document.querySelector('#a-ip').value === '198.18.0.9'")
+    assert page.input_value("#a-serial_number") == serial
+    assert page.input_value("#f-driver") == "enphase_envoy"
+    assert page.input_value("#f-name") == ""  # naming it stays the admin's
+    screenshot(page, "add-device-discovered.png")

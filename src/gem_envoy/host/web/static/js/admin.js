@@ -6,6 +6,7 @@
 // secret such as a token is write-only there: set or not set, never shown.
 
 import { api } from "./api.js";
+import { discoveryPanel } from "./discovery.js";
 import { add, fill, h } from "./dom.js";
 import { driverInfo, driverNames } from "./drivers.js";
 import { attributeField } from "./fields.js";
@@ -126,6 +127,7 @@ function formPage(root, ctx, id) {
     { class: "card", id: "device-form", novalidate: true },
     h("h2", {}, "Device"),
     message,
+    isNew ? h("div", { class: "form-grid" }, discoveryPanel((item) => pick(item))) : null,
     h(
       "div",
       { class: "form-grid" },
@@ -221,6 +223,14 @@ function formPage(root, ctx, id) {
       fill(side, zones.el);
       zones.refresh();
     }
+  }
+
+  // A device found on the network: its driver, and the attributes it announced.
+  async function pick(item) {
+    before = item.attributes;
+    fields.driver.value = item.driver;
+    await showDriver(item.driver, item.attributes).catch((err) => say(message, err.message));
+    if (!fields.name.value) fields.name.focus();
   }
 
   fields.driver.addEventListener("change", () => {
