@@ -4,7 +4,10 @@ attribute of the device and its zones, in base units, labelled by device, driver
 from __future__ import annotations
 
 import datetime as dt
+import json
+import re
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -18,6 +21,8 @@ from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
 from tests.eventually import eventually
 from tests.host.api.conftest import serve
+
+DASHBOARD = Path(__file__).parents[1] / "docs" / "grafana-dashboard.json"
 
 
 @pytest.fixture
@@ -95,6 +100,21 @@ async def test_every_numeric_attribute_is_a_metric(enphase_host: Host, sim: SimS
     assert expiry.value == dt.datetime.fromisoformat(expires).timestamp()
     assert token not in answer.text
     assert [s.value for s in families["gem_envoy_online"].samples] == [1.0]
+
+    # The Grafana dashboard of the README asks only for series the host serves.
+    served = {s.name for f in families.values() for s in f.samples}
+    served |= {f"{f.name}_total" for f in families.values() if f.type == "counter"}
+    dashboard = json.loads(DASHBOARD.read_text())
+    exprs = [t["expr"] for p in dashboard["panels"] for t in p["targets"]]
+    asked = {name for expr in exprs for name in re.findall(r"gem_envoy_\w+", expr)}
+    assert len(asked) >= 10 and asked <= served, asked - served
+    assert {'attribute="token_expires_at"', 'attribute="certificate_expires_at"'} <= {
+        label for expr in exprs for label in re.findall(r'attribute="\w+"', expr)
+    }
+    expiring = {
+        s.labels["attribute"] for s in families["gem_envoy_expiry_timestamp_seconds"].samples
+    }
+    assert expiring == {"token_expires_at", "certificate_expires_at"}
 
 
 def httpx_client(url: str, key: str) -> httpx.AsyncClient:

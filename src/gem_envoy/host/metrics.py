@@ -142,14 +142,20 @@ class Families:
         *,
         counter: bool = False,
     ) -> None:
+        family, known_labels = self.declare(name, documentation, labels, counter=counter)
+        if isinstance(family, CounterMetricFamily) == counter and known_labels == labels:
+            family.add_metric(list(label_values), value)
+
+    def declare(
+        self, name: str, documentation: str, labels: tuple[str, ...], *, counter: bool = False
+    ) -> tuple[Family, tuple[str, ...]]:
+        """The family of that name, made if new: served (HELP, TYPE) even without samples."""
         found = self._families.get(name)
         if found is None:
             kind = CounterMetricFamily if counter else GaugeMetricFamily
             found = (kind(name, documentation, labels=labels), labels)
             self._families[name] = found
-        family, known_labels = found
-        if isinstance(family, CounterMetricFamily) == counter and known_labels == labels:
-            family.add_metric(list(label_values), value)
+        return found
 
     def __iter__(self) -> Iterator[Metric]:
         return (family for family, _ in self._families.values())
@@ -263,14 +269,12 @@ class HostCollector(Collector):
             runner.polls,
             counter=True,
         )
+        failures = f"{PREFIX}_poll_failures"
+        about = "Failed poll cycles since the host started, by kind of failure."
+        families.declare(failures, about, (*DEVICE_LABELS, "kind"), counter=True)
         for kind, count in sorted(runner.failure_kinds.items()):
             families.add(
-                f"{PREFIX}_poll_failures",
-                "Failed poll cycles since the host started, by kind of failure.",
-                (*DEVICE_LABELS, "kind"),
-                (*labels, kind),
-                count,
-                counter=True,
+                failures, about, (*DEVICE_LABELS, "kind"), (*labels, kind), count, counter=True
             )
         families.add(
             f"{PREFIX}_poll_failures_in_a_row",
