@@ -84,3 +84,37 @@ def real_body(folder: str, name: str) -> bytes | None:
     if not path.is_file() or capture_status(folder, name) not in (None, 200):
         return None
     return path.read_bytes()
+
+
+def _json_file(folder: str, name: str) -> object:
+    body = real_body(folder, name)
+    try:
+        return None if body is None else json.loads(body)
+    except ValueError:
+        return None
+
+
+def has_encharge(folder: str) -> bool:
+    """Whether the folder's battery inventory lists at least one Encharge."""
+    inventory = _json_file(folder, "ivp_ensemble_inventory")
+    groups = inventory if isinstance(inventory, list) else []
+    return any(g.get("type") == "ENCHARGE" and g.get("devices") for g in groups)
+
+
+def storage_settings(folder: str) -> dict[str, object] | None:
+    """`tariff.storage_settings` of the folder's captured tariff, if it has one."""
+    document = _json_file(folder, "admin_lib_tariff")
+    tariff = document.get("tariff") if isinstance(document, dict) else None
+    settings = tariff.get("storage_settings") if isinstance(tariff, dict) else None
+    return settings if isinstance(settings, dict) else None
+
+
+def battery_settings_folders(*, encharge: bool) -> list[str]:
+    """Token-era folders whose tariff has storage settings, with or without an Encharge."""
+    return [
+        f
+        for f in capture_folders()
+        if firmware_major(f) >= 7
+        and storage_settings(f) is not None
+        and has_encharge(f) == encharge
+    ]

@@ -112,13 +112,15 @@ def test_every_read_command_prints_its_json(sim: SimProcess, action: str, check:
     assert check(json.loads(result.stdout))  # type: ignore[operator]
 
 
-def test_set_storage_mode_answers_not_yet_implemented(sim: SimProcess) -> None:
+def test_a_bad_storage_mode_is_refused_before_any_traffic(sim: SimProcess) -> None:
+    sim.reset_stats()
     result = gem_envoy(
         "command", *where(sim), "--token-file", str(sim.token_file),
-        "set_storage_mode", "mode=backup",
+        "set_storage_mode", "mode=turbo",
     )  # fmt: skip
     assert result.returncode == 1
-    assert "not yet implemented" in result.stderr
+    assert "mode must be self-consumption, backup or economy" in result.stderr
+    assert sim.stats()["requests_total"] == 0
 
 
 def test_unknown_command_is_refused_before_any_traffic(sim: SimProcess) -> None:

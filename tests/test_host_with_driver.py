@@ -188,11 +188,11 @@ async def test_command_through_the_api_refreshes_attributes(
         assert len(inverters.json()["serials"]) == 6
         refused = await api.post(
             "/api/control/command",
-            json={"device": device_id, "action": "set_storage_mode", "mode": "backup"},
+            json={"device": device_id, "action": "set_storage_mode", "mode": "turbo"},
             headers=bearer,
         )
         assert refused.status_code == 400
-        assert "not yet implemented" in refused.text
+        assert "mode must be self-consumption, backup or economy" in refused.text
 
 
 async def test_bad_device_attributes_through_the_api_are_refused_and_change_nothing(

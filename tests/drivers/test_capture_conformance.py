@@ -128,11 +128,29 @@ def expected_battery(folder: str, pj: dict[str, Any]) -> dict[str, Any]:
             weight = sum(d["encharge_capacity"] for d in encharges)
             soc = sum(d["percentFull"] * d["encharge_capacity"] for d in encharges) / weight
             out["battery_soc_percent"] = soc
+        out |= expected_storage_settings(folder)
     elif acb is not None:
         out["battery_now_w"] = half_up(acb["wNow"])
         out["battery_soc_percent"] = float(acb["percentFull"])
         out["battery_capacity_wh"] = half_up(acb["whNow"])
         out["battery_state"] = acb["state"]
+    return out
+
+
+def expected_storage_settings(folder: str) -> dict[str, Any]:
+    """With an Encharge: the battery settings the tariff holds (savings-mode is economy)."""
+    tariff = raw(folder, "admin_lib_tariff") or {}
+    settings = tariff.get("tariff", {}).get("storage_settings")
+    if settings is None:
+        return {}
+    mode = settings.get("mode")
+    out: dict[str, Any] = {}
+    if mode is not None:
+        out["storage_mode"] = {"savings-mode": "economy"}.get(mode, mode)
+    if settings.get("reserved_soc") is not None:
+        out["battery_reserve_soc_percent"] = float(settings["reserved_soc"])
+    if settings.get("charge_from_grid") is not None:
+        out["charge_from_grid"] = settings["charge_from_grid"]
     return out
 
 

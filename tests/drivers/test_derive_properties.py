@@ -7,7 +7,12 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gem_envoy.drivers.enphase_envoy.derive import Readings, device_attributes, zones_attributes
+from gem_envoy.drivers.enphase_envoy.derive import (
+    Readings,
+    device_attributes,
+    storage_attributes,
+    zones_attributes,
+)
 from gem_envoy.drivers.enphase_envoy.driver import RUNTIME
 from gem_envoy.envoy.models import (
     BatteryPower,
@@ -17,6 +22,8 @@ from gem_envoy.envoy.models import (
     ProductionEntry,
     ProductionReport,
     SecCtrl,
+    StorageSettings,
+    Tariff,
     V1Production,
 )
 
@@ -72,7 +79,8 @@ readings = st.builds(
     ),
     secctrl=st.none() | st.builds(SecCtrl, maybe, maybe, maybe, maybe, maybe, maybe, maybe, maybe),
 )
-TYPES = {spec.name: {"int": int, "float": float, "str": str}[spec.type] for spec in RUNTIME}
+KINDS = {"int": int, "float": float, "str": str, "bool": bool}
+TYPES = {spec.name: KINDS[spec.type] for spec in RUNTIME}
 
 
 @PROPERTY
@@ -84,6 +92,29 @@ def test_any_readings_give_typed_attributes_of_the_contract(r: Readings) -> None
         assert type(value) is TYPES[name], (name, value)
     if r.production is None and r.v1 is None:
         assert not [n for n in attrs if n.startswith(("production", "consumption", "net"))]
+
+
+@PROPERTY
+@given(
+    st.none()
+    | st.builds(
+        StorageSettings,
+        mode=st.none() | st.sampled_from(["self-consumption", "backup", "economy"]),
+        operation_mode_sub_type=st.none() | st.text(max_size=4),
+        reserved_soc=maybe,
+        very_low_soc=maybe,
+        charge_from_grid=st.none() | st.booleans(),
+        opt_schedules=st.none() | st.booleans(),
+    )
+)
+def test_storage_settings_give_typed_attributes_of_the_contract(
+    settings: StorageSettings | None,
+) -> None:
+    attrs = storage_attributes(Tariff({}, settings, None))
+    for name, value in attrs.items():
+        assert type(value) is TYPES[name], (name, value)
+    if settings is None:
+        assert attrs == {}
 
 
 @PROPERTY

@@ -663,7 +663,8 @@ def test_ensemble_status_all_optional() -> None:
 
 def test_tariff_savings_mode() -> None:
     body = b'{"tariff": {"storage_settings": {"mode": "savings-mode"}}}'
-    assert parse.parse_storage_settings(body) == StorageSettings("economy", None, None, None, None)
+    expected = StorageSettings("economy", None, None, None, None, mode_as_sent="savings-mode")
+    assert parse.parse_storage_settings(body) == expected
 
 
 def test_inventory_keeps_group_types() -> None:

@@ -17,6 +17,7 @@ OWNER_OK = [
     "/api/v1/production",
     "/ivp/meters",
     "/ivp/meters/readings",
+    "/admin/lib/tariff",
 ]
 INSTALLER_ONLY = [
     "/api/v1/production/inverters",
@@ -24,7 +25,6 @@ INSTALLER_ONLY = [
     "/ivp/ensemble/power",
     "/ivp/ensemble/secctrl",
     "/ivp/ensemble/status",
-    "/admin/lib/tariff",
     "/ivp/livedata/status",
     "/stream/meter",
 ]

@@ -451,11 +451,11 @@ def test_admin_adds_a_device_and_zones_and_the_token_never_reaches_the_browser(
     page.locator("#c-status.ok").wait_for()
     assert '"serial"' in page.inner_text("#c-output")
     page.select_option("#c-action", "set_storage_mode")
-    page.fill("#c-args", '{"mode": "backup"}')
+    page.fill("#c-args", '{"mode": "turbo"}')
     page.click("#c-run")
     page.locator("#c-status.bad").wait_for()
     assert "400" in page.inner_text("#c-status")
-    assert "not yet implemented" in page.inner_text("#c-output")
+    assert "mode must be self-consumption, backup or economy" in page.inner_text("#c-output")
     screenshot(page, "console.png")
     pages_html.append(page.content())
 

@@ -1,4 +1,5 @@
-"""The gateway client: authenticated reads of the IQ Gateway's LAN API.
+"""The gateway client: authenticated reads of the IQ Gateway's LAN API, and its one write
+(`put_tariff`, the storage settings).
 
 Authentication follows the D7+ flow: the JWT is checked once with `/auth/check_jwt`, which
 answers with a `sessionId` cookie; later requests reuse that session (checking a JWT is costly
@@ -8,7 +9,8 @@ lapsed, so the token is checked once more and the request repeated before report
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import json
+from collections.abc import Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
 from typing import TypeVar
 
@@ -19,6 +21,7 @@ from gem_envoy.envoy.errors import (
     NotFound,
     NotPermitted,
     UnsupportedFirmware,
+    WriteRefused,
 )
 from gem_envoy.envoy.models import (
     BatteryPower,
@@ -31,6 +34,7 @@ from gem_envoy.envoy.models import (
     ProductionReport,
     SecCtrl,
     StorageSettings,
+    Tariff,
     V1Production,
 )
 from gem_envoy.envoy.paths import (
@@ -128,11 +132,18 @@ class EnvoyClient:
         # Without a cookie the bearer header alone still works; "" marks the check as done.
         self._session = _session_from(reply) or ""
 
-    async def _get(self, path: str) -> Response:
+    def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if self._session:
             headers["Cookie"] = f"sessionId={self._session}"
-        return await self._transport.get(path, headers)
+        return headers
+
+    async def _get(self, path: str) -> Response:
+        return await self._transport.get(path, self._headers())
+
+    async def _put(self, path: str, body: bytes) -> Response:
+        headers = self._headers() | {"Content-Type": "application/json"}
+        return await self._transport.put(path, headers, body)
 
     @staticmethod
     def _body_of(reply: Response, path: str) -> bytes:
@@ -187,3 +198,47 @@ class EnvoyClient:
 
     async def storage_settings(self) -> StorageSettings:
         return await self._read(TARIFF, parse.parse_storage_settings)
+
+    async def tariff(self) -> Tariff:
+        """The whole tariff document, every field kept (what a write must send back)."""
+        return await self._read(TARIFF, parse.parse_tariff)
+
+    # -- the one write ------------------------------------------------------------------------
+
+    async def put_tariff(self, tariff: Mapping[str, object]) -> None:
+        """PUT `{"tariff": tariff}` to `/admin/lib/tariff`. Returns when the gateway answered
+        200; its answer is not trusted as the outcome (read the tariff again for that).
+
+        A 401 on a lapsed session is answered by one fresh session and the same PUT again:
+        the gateway did not take the first (the body is the whole document, so sending it
+        twice changes nothing more). Any other status is a `WriteRefused` quoting the
+        gateway, or the usual AuthRejected (401) / NotPermitted (403) / NotFound (404)."""
+        body = tariff_body(tariff)
+        await self._ensure_session()
+        reply = await self._put(TARIFF, body)
+        if reply.status == 401:
+            self._session = None
+            await self._ensure_session()
+            reply = await self._put(TARIFF, body)
+        if reply.status in (401, 403, 404):
+            self._body_of(reply, TARIFF)  # raises the matching error
+        if reply.status != 200:
+            raise WriteRefused(TARIFF, reply.status, _error_detail(reply))
+
+
+def tariff_body(tariff: Mapping[str, object]) -> bytes:
+    """The exact bytes `put_tariff` sends for `tariff`."""
+    return json.dumps({"tariff": tariff}, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _error_detail(reply: Response) -> str:
+    """What the gateway said about a refused write, when it said it in JSON."""
+    try:
+        said = json.loads(reply.body)
+    except (ValueError, UnicodeDecodeError):
+        return ""
+    if not isinstance(said, dict):
+        return ""
+    parts = [said[k] for k in ("error", "info", "message") if isinstance(said.get(k), str)]
+    text = "; ".join(p for p in parts if p)[:200]
+    return "".join(c if c.isprintable() else "?" for c in text)  # it goes into logs

@@ -61,6 +61,17 @@ class BadResponse(EnvoyError):
     or an unexpected HTTP status."""
 
 
+class WriteRefused(EnvoyError):
+    """The gateway answered a write with an error status (400, 500...): nothing was changed,
+    as far as the gateway says. The message quotes the gateway's own words when it gave any."""
+
+    def __init__(self, path: str, status: int, detail: str) -> None:
+        said = f": {detail}" if detail else ""
+        super().__init__(f"the gateway refused the write to {path} (HTTP {status}){said}")
+        self.path = path
+        self.status = status
+
+
 class UnsupportedFirmware(EnvoyError):
     """A pre-token (D5 or older) gateway: it speaks digest auth, not the D7+ JWT flow."""
 

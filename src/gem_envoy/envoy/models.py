@@ -6,6 +6,8 @@ versions differ. Parsing (bytes -> model) lives in `parse.py`; nothing here does
 
 from __future__ import annotations
 
+import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -159,8 +161,30 @@ class EnsembleStatus:
 class StorageSettings:
     """`/admin/lib/tariff` -> `tariff.storage_settings`."""
 
-    mode: str  # "self-consumption", "backup", "economy" (old "savings-mode" read as "economy")
+    # "self-consumption", "backup", "economy" (old "savings-mode" read as "economy"); some
+    # firmware sends null (read by `parse_tariff` as None).
+    mode: str | None
     operation_mode_sub_type: str | None
     reserved_soc: float | None
     very_low_soc: float | None
     charge_from_grid: bool | None
+    # 8.2.42xx and later: while true, the gateway stores a mode write but ignores it.
+    opt_schedules: bool | None = None
+    mode_as_sent: str | None = None  # the gateway's own spelling ("savings-mode")
+
+
+@dataclass(frozen=True, slots=True)
+class Tariff:
+    """`/admin/lib/tariff`: the `tariff` object exactly as the gateway sent it (unknown fields
+    included), what its storage settings say, and the `schedule` the gateway derived from it.
+
+    `document` and `schedule` are the decoded JSON: take `editable()` to build a write from,
+    never change them in place."""
+
+    document: Mapping[str, object]
+    storage: StorageSettings | None  # None: this firmware has no storage settings
+    schedule: Mapping[str, object] | None
+
+    def editable(self) -> dict[str, object]:
+        """A deep copy of the `tariff` object, to change one field of and send back."""
+        return copy.deepcopy(dict(self.document))

@@ -32,6 +32,7 @@ from gem_envoy.envoy.models import (
     ProductionReport,
     SecCtrl,
     StorageSettings,
+    Tariff,
     V1Production,
 )
 from gem_envoy.envoy.paths import (
@@ -526,13 +527,37 @@ _MODE_ALIASES = {"savings-mode": "economy"}
 def parse_storage_settings(body: bytes) -> StorageSettings:
     with _reading(TARIFF):
         root = _root_obj(body, TARIFF)
-        where = "tariff.storage_settings"
         settings = _obj(_obj(root, "tariff", ""), "storage_settings", "tariff")
-        mode = _str(settings, "mode", where)
-        return StorageSettings(
-            mode=_MODE_ALIASES.get(mode, mode),
-            operation_mode_sub_type=_opt_str(settings, "operation_mode_sub_type", where),
-            reserved_soc=_opt_num(settings, "reserved_soc", where),
-            very_low_soc=_opt_num(settings, "very_low_soc", where),
-            charge_from_grid=_opt_bool(settings, "charge_from_grid", where),
+        _str(settings, "mode", _SETTINGS)  # required here: a null mode is refused
+        return _storage_settings(settings)
+
+
+_SETTINGS = "tariff.storage_settings"
+
+
+def _storage_settings(settings: Obj) -> StorageSettings:
+    mode = _opt_str(settings, "mode", _SETTINGS)
+    return StorageSettings(
+        mode=None if mode is None else _MODE_ALIASES.get(mode, mode),
+        operation_mode_sub_type=_opt_str(settings, "operation_mode_sub_type", _SETTINGS),
+        reserved_soc=_opt_num(settings, "reserved_soc", _SETTINGS),
+        very_low_soc=_opt_num(settings, "very_low_soc", _SETTINGS),
+        charge_from_grid=_opt_bool(settings, "charge_from_grid", _SETTINGS),
+        opt_schedules=_opt_bool(settings, "opt_schedules", _SETTINGS),
+        mode_as_sent=mode,
+    )
+
+
+def parse_tariff(body: bytes) -> Tariff:
+    """The whole tariff document, every field of `tariff` kept as sent (a write sends them
+    back); `tariff.storage_settings` is read when present (old firmware has none)."""
+    with _reading(TARIFF):
+        root = _root_obj(body, TARIFF)
+        document = _obj(root, "tariff", "")
+        settings = _opt(document, "storage_settings", "tariff", _as_obj)
+        schedule = _opt(root, "schedule", "", _as_obj)
+        return Tariff(
+            document=document,
+            storage=None if settings is None else _storage_settings(settings),
+            schedule=schedule,
         )

@@ -94,11 +94,22 @@ class HttpsTransport:
 
     async def get(self, path: str, headers: Mapping[str, str]) -> Response:
         """GET `path`; the whole exchange, body included, must finish within `timeout_s`."""
+        return await self.request("GET", path, headers)
+
+    async def put(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """PUT `body` to `path`, under the same rules as a GET (one at a time, one deadline
+        for the whole exchange, capped answer, no redirect followed)."""
+        return await self.request("PUT", path, headers, body)
+
+    async def request(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None
+    ) -> Response:
+        """One exchange with the gateway, never beside another."""
         async with self._lock:
             if self._session is None:
                 self._session = self._open_session()
             try:
-                return await self._timed_exchange(self._session, path, headers)
+                return await self._timed_exchange(self._session, method, path, headers, body)
             except BaseException:
                 # A failed exchange may leave a request the gateway is still working on: the
                 # connection goes with it, so that no request of ours stays in flight.
@@ -106,12 +117,17 @@ class HttpsTransport:
                 raise
 
     async def _timed_exchange(
-        self, session: aiohttp.ClientSession, path: str, headers: Mapping[str, str]
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
     ) -> Response:
         """One exchange under the deadline, its failures in the client's own words."""
         try:
             async with asyncio.timeout(self.timeout_s):
-                return await self._exchange(session, path, headers)
+                return await self._exchange(session, method, path, headers, body)
         except TimeoutError:
             raise GatewayTimeout(
                 f"timeout: the gateway did not answer {path} within "
@@ -134,12 +150,19 @@ class HttpsTransport:
             ) from None
 
     async def _exchange(
-        self, session: aiohttp.ClientSession, path: str, headers: Mapping[str, str]
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes | None,
     ) -> Response:
         # Never follow a redirect: it would carry our request (and the token, or a user's
         # command) to wherever the answer points, another host or scheme included.
         url = self._base + path
-        async with session.get(url, headers=dict(headers), allow_redirects=False) as reply:
+        async with session.request(
+            method, url, headers=dict(headers), data=body, allow_redirects=False
+        ) as reply:
             if 300 <= reply.status < 400:
                 _abort(reply)
                 raise BadResponse(_redirect_message(path, reply))

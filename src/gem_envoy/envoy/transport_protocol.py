@@ -1,4 +1,4 @@
-"""What the client needs from a transport: one GET at a time, answered with bytes.
+"""What the client needs from a transport: one request at a time, answered with bytes.
 
 `EnvoyClient` speaks to the gateway only through this. `transport.HttpsTransport` is the real
 one (aiohttp over TLS); tests that check parsing, authentication or the poller's request
@@ -34,6 +34,10 @@ class Transport(Protocol):
 
     async def get(self, path: str, headers: Mapping[str, str]) -> Response:
         """GET `path` (with its query) and the whole answer, whatever its status."""
+        ...
+
+    async def put(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """PUT `body` to `path` and the whole answer, whatever its status."""
         ...
 
     async def close(self) -> None: ...

@@ -135,7 +135,9 @@ class Scope(enum.Enum):
 
 
 _PUBLIC = frozenset({"/info", "/info.xml", "/auth/check_jwt"})
-_INSTALLER_EXACT = frozenset({"/api/v1/production/inverters", "/admin/lib/tariff", "/stream/meter"})
+# Not `/admin/lib/tariff`: owners read and write their storage settings with their own token
+# (gateway-wire-formats.md section 1.4; no source shows an owner refused).
+_INSTALLER_EXACT = frozenset({"/api/v1/production/inverters", "/stream/meter"})
 _INSTALLER_PREFIXES = ("/ivp/ensemble/", "/ivp/livedata/")
 
 

@@ -4,6 +4,9 @@ The layout is described in ``shared/captures/README.md``: one file per endpoint,
 URL path (``/`` -> ``_``, a query ``?k=v`` -> ``_k_v``), ``info`` for ``/info`` and
 ``/info.xml``, and an optional sidecar ``<file>_log.json`` ``{"headers": {...}, "code": N}``
 giving the status code (and content type) to answer with. Bodies are served byte for byte.
+
+``/admin/lib/tariff`` also takes writes (see `tariff`): a write changes the replayed document in
+memory, and later reads answer the changed document (re-encoded, no longer the recorded bytes).
 """
 
 from __future__ import annotations
@@ -17,8 +20,10 @@ from urllib.parse import parse_qsl
 import defusedxml.ElementTree as SafeET
 
 from .http import HTML_TYPE, JSON_TYPE, XML_TYPE, Request, Response, error_response
+from .tariff import RevertDelay, TariffDocument
 
 UNKNOWN_SERIAL = "000000000000"
+TARIFF_FILE = "admin_lib_tariff"
 _SIDECAR = "_log.json"
 _SN_PATTERN = re.compile(rb"<sn>\s*([^<\s]+)\s*</sn>")
 
@@ -56,6 +61,8 @@ class CaptureSource:
             raise FileNotFoundError(f"capture folder not found: {folder}")
         self.folder = folder
         self._cache: dict[str, Response | None] = {}
+        self.tariff: TariffDocument | None = None  # read on first use
+        self.revert_delay: RevertDelay | None = None  # the cloud-revert fault, from the server
         info = folder / "info"
         self.serial = serial_from_info(info.read_bytes()) if info.is_file() else UNKNOWN_SERIAL
 
@@ -63,11 +70,34 @@ class CaptureSource:
         name = file_name(request.path, request.query)
         if name is None:
             return None
+        if name == TARIFF_FILE and not request.query:
+            return self._tariff(request)
         if request.method not in ("GET", "HEAD"):
             return error_response(405)
+        return self._recorded(name)
+
+    def _revert_delay(self) -> float | None:
+        return self.revert_delay() if self.revert_delay is not None else None
+
+    def _recorded(self, name: str) -> Response | None:
         if name not in self._cache:
             self._cache[name] = self._load(name)
         return self._cache[name]
+
+    def _tariff(self, request: Request) -> Response | None:
+        """The recorded tariff, until a write changes it (in memory, for this replay only).
+        A capture whose tariff is no JSON document (an HTML page, a 401) answers a write as it
+        answered the read."""
+        if self.tariff is None:
+            recorded = self._recorded(TARIFF_FILE)
+            self.tariff = _tariff_document(recorded, self._revert_delay)
+            if self.tariff is None:
+                return recorded if request.method in ("GET", "HEAD", "PUT") else None
+        if request.method == "PUT":
+            return self.tariff.put(request)
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405)
+        return self.tariff.get()
 
     def _load(self, name: str) -> Response | None:
         path = self.folder / name
@@ -79,6 +109,19 @@ class CaptureSource:
         headers = {str(k).lower(): str(v) for k, v in (sidecar.get("headers") or {}).items()}
         content_type = headers.get("content-type") or _guess_type(name, body)
         return Response(status if isinstance(status, int) else 200, body, content_type)
+
+
+def _tariff_document(recorded: Response | None, revert_delay: RevertDelay) -> TariffDocument | None:
+    """The recorded tariff as a document a write can change, if it is one."""
+    if recorded is None or recorded.status != 200:
+        return None
+    try:
+        value = json.loads(recorded.body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    if not isinstance(value, dict) or not isinstance(value.get("tariff"), dict):
+        return None
+    return TariffDocument(value, recorded=recorded, revert_delay=revert_delay)
 
 
 def _read_sidecar(path: Path) -> dict[str, Any]:

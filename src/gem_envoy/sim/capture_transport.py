@@ -1,6 +1,6 @@
 """A capture folder served from memory: the simulator's replay, without the socket.
 
-`CaptureTransport` is a `Transport` for `EnvoyClient` that answers each GET as
+`CaptureTransport` is a `Transport` for `EnvoyClient` that answers each request as
 `gem-envoy simulate --capture FOLDER` would, because it runs the same code: `CaptureSource`
 reads the folder (file names, status-code sidecars, content types) and `Gateway` applies the
 gateway's token rules (`/auth/check_jwt` hands out a `sessionId` cookie; a bad token is a 401,
@@ -56,10 +56,18 @@ class CaptureTransport:
         return self.auth.mint(user, lifetime_s, aud)
 
     async def get(self, path: str, headers: Mapping[str, str]) -> Response:
+        return await self._exchange("GET", path, headers, b"")
+
+    async def put(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        return await self._exchange("PUT", path, headers, body)
+
+    async def _exchange(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> Response:
         # Yield once, as a real exchange does, so that callers overlap as they would.
         await asyncio.sleep(0)
-        request = Request.build("GET", path, {k.lower(): v for k, v in headers.items()}, b"")
-        self.stats.request_started(request.target)
+        request = Request.build(method, path, {k.lower(): v for k, v in headers.items()}, body)
+        self.stats.request_started(request.target, method)
         try:
             answer = self._gateway.respond(request)
         finally:

@@ -71,7 +71,12 @@ def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     add("--fault-fraction", type=float, metavar="F", help="share of requests hit, 0..1")
     add("--fault-duration", type=float, metavar="S", help="clear the fault after S seconds")
     add("--fault-seed", type=int, metavar="N", help="seed of the fraction's draws (default 0)")
-    add("--fault-seconds", type=float, metavar="S", help="reboot: seconds down (default 10)")
+    add(
+        "--fault-seconds",
+        type=float,
+        metavar="S",
+        help="reboot: seconds down; cloud-revert: seconds until a write is undone (default 10)",
+    )
     add("--fault-hours", type=float, metavar="H", help="skew: hours off (default 3)")
     add("--fault-bytes-per-s", type=float, metavar="N", help="slow: body rate (default 4)")
 

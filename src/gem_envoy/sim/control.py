@@ -4,7 +4,8 @@
 - ``POST /__sim/token`` ``{"user": "owner"|"installer", "lifetime_s": 3600, "aud": "..."}``
   -> ``{"token": "..."}``; ``lifetime_s`` may be negative (an expired token), ``aud`` defaults
   to this gateway's serial.
-- ``GET /__sim/plant`` -> the plant now: powers, state of charge, overrides.
+- ``GET /__sim/plant`` -> the plant now: powers, state of charge, the storage settings the
+  batteries follow, overrides.
 - ``POST /__sim/plant`` ``{"sun": 0.8, "load_w": 2000, "inverter_scale": {"SERIAL": 0.5}}``
   forces conditions from now on. A key left out is unchanged; ``null`` clears that override
   (for ``inverter_scale``, a serial mapped to ``null`` clears that serial, and
@@ -168,6 +169,11 @@ def plant_state(source: SyntheticSource) -> Json:
         "soc_wh": list(snap.soc_wh),
         "inverters": {
             inv.serial: plant.inverter_w(i, snap.time) for i, inv in enumerate(plant.inverters)
+        },
+        "storage": {
+            "mode": plant.storage.mode,
+            "reserve_soc_percent": plant.storage.reserve_soc_percent,
+            "charge_from_grid": plant.storage.charge_from_grid,
         },
         "overrides": {
             "sun": plant.overrides.sun,

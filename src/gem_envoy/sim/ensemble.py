@@ -7,6 +7,7 @@ Those are signalled here by None.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from .plant import Plant, Snapshot
@@ -85,7 +86,8 @@ def secctrl(plant: Plant, snap: Snapshot) -> Json | None:
         return None
     cfg = plant.config
     capacity = round(cfg.unit_capacity_wh * len(plant.battery_serials))
-    reserve = round(cfg.reserve_soc_percent)
+    reserve_percent = plant.storage.reserve_soc_percent
+    reserve = round(reserve_percent)
     soc = _aggregate_percent(plant, snap)
     return {
         "shutdown": False,
@@ -97,7 +99,7 @@ def secctrl(plant: Plant, snap: Snapshot) -> Json | None:
         "Max_energy": capacity,
         "ENC_agg_soc": soc,
         "ENC_agg_soh": 100,
-        "ENC_agg_backup_energy": round(capacity * cfg.reserve_soc_percent / 100),
+        "ENC_agg_backup_energy": round(capacity * reserve_percent / 100),
         "ENC_agg_avail_energy": round(sum(snap.soc_wh)),
         "Enc_commissioned_capacity": capacity,
         "Enc_max_available_capacity": capacity,
@@ -145,29 +147,60 @@ def status(plant: Plant, snap: Snapshot) -> Json | None:
 
 
 def tariff(plant: Plant, snap: Snapshot) -> Json | None:
+    """The document a gateway starts with (see `tariff.TariffDocument` for what writes do):
+    shaped like firmware 8.2's, with an evening peak (16:00 to 21:00) for economy mode."""
     if not plant.battery_serials:
         return None
     date = str(int(snap.time) - 30 * 86_400)
     settings = {
         "mode": "self-consumption",
-        "operation_mode_sub_type": "prioritize-energy",
+        "operation_mode_sub_type": "",
         "reserved_soc": float(plant.config.reserve_soc_percent),
         "very_low_soc": 10,
         "charge_from_grid": False,
         "date": date,
+        "opt_schedules": False,
     }
-    periods = [{"id": "filler", "start": 0, "rate": 0.3}]
-    days = [{"id": "all_days", "days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun", "periods": periods}]
-    season: Json = {"id": "all_year_long", "start": "1/1", "days": days, "tiers": []}
-    return {
-        "tariff": {
-            "currency": {"code": "USD"},
-            "logger": "mylogger",
-            "date": date,
-            "storage_settings": settings,
-            "single_rate": {"rate": 0.3, "sell": 0.05},
-            "seasons": [season],
-            "seasons_sell": [],
-        },
-        "schedule": {"source": "Tariff", "date": date, "version": "00.00.02"},
+    periods = [
+        {"id": "filler", "start": 0, "rate": 0.2},
+        {"id": "period_1", "start": 960, "rate": 0.45},
+        {"id": "filler", "start": 1260, "rate": 0.2},
+    ]
+    day = {
+        "id": "all_days",
+        "days": "Mon,Tue,Wed,Thu,Fri,Sat,Sun",
+        "must_charge_start": 0,
+        "must_charge_duration": 0,
+        "must_charge_mode": "CG",
+        "peak_rule": "DL",
+        "enable_discharge_to_grid": False,
+        "periods": periods,
     }
+    season: Json = {"id": "all_year_long", "start": "1/1", "days": [day], "tiers": []}
+    document = {
+        "currency": {"code": "USD"},
+        "logger": "mylogger",
+        "date": date,
+        "storage_settings": settings,
+        "single_rate": {"rate": 0.3, "sell": 0.05},
+        "seasons": [season],
+        "seasons_sell": [],
+    }
+    schedule = {
+        "filename": "Tariff",
+        "source": "Tariff",
+        "date": time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(int(date))),
+        "version": "00.00.02",
+        "reserved_soc": settings["reserved_soc"],
+        "very_low_soc": 10,
+        "charge_from_grid": False,
+        "batt_mode": "self-consumption",
+        "battery_mode": "self-consumption",
+        "operation_mode_sub_type": "",
+        "opt_schedules": False,
+        "override": False,
+        "override_backup_soc": 30.0,
+        "override_chg_dischg_rate": 0.0,
+        "override_tou_mode": "StorageTouMode_DEFAULT_TOU_MODE",
+    }
+    return {"tariff": document, "schedule": schedule}

@@ -54,7 +54,7 @@ def fault_layer(switch: FaultSwitch, stats: SimStats, inner: Handler) -> Handler
             exchange.intercept = make_intercept(fault)
             await inner(request, exchange)
             return
-        stats.request_started(request.target)
+        stats.request_started(request.target, request.method)
         try:
             await _answer_instead(fault, exchange, stats)
         finally:

@@ -6,13 +6,15 @@ the ``--fault*`` options of the command line build the same thing)::
     {"kind": "500", "path": "/production.json", "fraction": 0.5, "duration_s": 30, "seed": 7}
 
 - ``kind``: one of `KINDS` (what each does: `fault_layer` for the per-request kinds, `server`
-  for ``tls``, ``refused`` and ``reboot``).
+  for ``tls``, ``refused`` and ``reboot``, `tariff` for ``cloud-revert``).
 - ``path``: only requests for this exact path (the query is ignored); null = every gateway path.
 - ``fraction``: the share of requests (of connections, for ``tls``) hit, each drawn on its own
   from a random generator seeded with ``seed`` (default 0, so runs repeat).
 - ``duration_s``: the fault clears itself this long after being set; null = until cleared.
 - The kind's own parameter, where it has one: ``seconds`` for ``reboot`` (default 10), ``hours``
-  for ``skew`` (default 3, may be negative), ``bytes_per_s`` for ``slow`` (default 4).
+  for ``skew`` (default 3, may be negative), ``bytes_per_s`` for ``slow`` (default 4),
+  ``seconds`` for ``cloud-revert`` (default 10: how long after a storage settings write the
+  cloud undoes it; ``fraction`` is then the share of writes undone).
 
 Faults never apply to ``/__sim/*``, so the control routes keep working, except ``tls``,
 ``refused`` and ``reboot``: these act on the listening port and the handshake, so while they last
@@ -38,8 +40,10 @@ REQUEST_KINDS = (*STATUS_KINDS, "timeout", "slow", "reset", "truncated", "html",
 """Kinds that act on one request at a time (`fault_layer`)."""
 OUTAGE_KINDS = ("refused", "reboot")
 """Kinds that close the listening port for a while."""
-KINDS = (*REQUEST_KINDS, "tls", *OUTAGE_KINDS)
-PARAMETERS = {"reboot": "seconds", "skew": "hours", "slow": "bytes_per_s"}
+CLOUD_REVERT = "cloud-revert"
+"""The cloud undoes each storage settings write ``seconds`` later (see `tariff`)."""
+KINDS = (*REQUEST_KINDS, "tls", *OUTAGE_KINDS, CLOUD_REVERT)
+PARAMETERS = {"reboot": "seconds", "skew": "hours", "slow": "bytes_per_s", CLOUD_REVERT: "seconds"}
 """The kinds that take a parameter of their own, and its name."""
 CONTROL_PREFIX = "/__sim/"
 

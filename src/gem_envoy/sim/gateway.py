@@ -64,7 +64,7 @@ class Gateway:
         self.latency_s = latency_s
 
     async def handle(self, request: Request, exchange: Exchange) -> None:
-        self.stats.request_started(request.target)
+        self.stats.request_started(request.target, request.method)
         try:
             if self.latency_s > 0:
                 await asyncio.sleep(self.latency_s)

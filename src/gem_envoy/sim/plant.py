@@ -12,16 +12,24 @@ itself, so that solar + grid + battery discharge = home, the balance a power-flo
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import math
 import random
 from collections import deque
 from dataclasses import dataclass, field
+
+from .storage_modes import BatterySettings
 
 DAY_S = 86_400
 REPORT_PERIOD_S = 300
 """Microinverters report to the gateway about every five minutes."""
 _MAX_STEPS = 5_000
 _EPS_WH = 1e-6
+GRID_CHARGE_SHARE = 0.5
+"""Charging from the grid runs at this share of a unit's rated power."""
+GRID_CHARGE_BAND_PERCENT = 1.0
+"""A unit starts charging from the grid this far below its target, so that it does not
+flicker between charging and discharging at the reserve."""
 
 
 @dataclass(frozen=True)
@@ -129,6 +137,8 @@ class Plant:
         self._load_phase = rng.uniform(0, 2 * math.pi)
         self.reports = [_initial_report(inv, rng) for inv in self.inverters]
         self.soc_wh = [self.unit_soc_wh(config.initial_soc_percent)] * len(self.battery_serials)
+        # What the gateway's storage settings tell the batteries (see storage_modes).
+        self.storage = BatterySettings(reserve_soc_percent=config.reserve_soc_percent)
         self.counters = _initial_counters(self, rng)
         self.initial_counters = copy.deepcopy(self.counters)
         self.time = self.local_midnight(start_time)
@@ -142,6 +152,11 @@ class Plant:
 
     def local_midnight(self, t: float) -> float:
         return t - self.local_seconds(t)
+
+    def local_time(self, t: float) -> dt.datetime:
+        """The plant's wall-clock time at ``t`` (naive: in the plant's own time zone)."""
+        local = dt.datetime.fromtimestamp(t + self.config.utc_offset_s, dt.UTC)
+        return local.replace(tzinfo=None)
 
     def advance_to(self, t: float, step_s: float | None = None) -> None:
         """Integrate up to ``t`` (never backwards), rolling "today" at each local midnight."""
@@ -204,20 +219,31 @@ class Plant:
         wobble = 40 * math.sin(2 * math.pi * t / 900 + self._load_phase)
         return 300 + bumps + wobble
 
-    def battery_w(self, surplus_w: float) -> list[float]:
-        """Self-consumption dispatch per unit for a solar surplus (negative: a deficit)."""
+    def battery_w(self, surplus_w: float, t: float) -> list[float]:
+        """Per-unit power (positive: discharging) for a solar surplus (negative: a deficit)
+        at ``t``, as the storage settings direct (see `storage_modes`)."""
         cfg = self.config
         powers = [0.0] * len(self.soc_wh)
-        if surplus_w > 0:
+        if surplus_w > 0:  # every mode stores what the panels make beyond the home's load
             full = self.unit_soc_wh(100.0) - _EPS_WH
             units = [i for i, soc in enumerate(self.soc_wh) if soc < full]
             share = -min(cfg.unit_max_power_w, surplus_w / max(1, len(units)))
-        else:
-            floor = self.unit_soc_wh(cfg.reserve_soc_percent) + _EPS_WH
+            for i in units:
+                powers[i] = share
+            return powers
+        intent = self.storage.intent(self.local_time(t))
+        if intent.discharge_floor_percent is not None:
+            floor = self.unit_soc_wh(intent.discharge_floor_percent) + _EPS_WH
             units = [i for i, soc in enumerate(self.soc_wh) if soc > floor]
             share = min(cfg.unit_max_power_w, -surplus_w / max(1, len(units)))
-        for i in units:
-            powers[i] = share
+            for i in units:
+                powers[i] = share
+        if intent.grid_charge_to_percent is not None:
+            start = intent.grid_charge_to_percent - GRID_CHARGE_BAND_PERCENT
+            below = self.unit_soc_wh(min(start, 100.0 - GRID_CHARGE_BAND_PERCENT))
+            for i, soc in enumerate(self.soc_wh):
+                if soc < below and powers[i] == 0.0:
+                    powers[i] = -cfg.unit_max_power_w * GRID_CHARGE_SHARE
         return powers
 
     def unit_soc_wh(self, percent: float) -> float:
@@ -228,7 +254,7 @@ class Plant:
     def snapshot(self) -> Snapshot:
         t = self.time
         solar, load = self.solar_w(t), self.load_w(t)
-        battery = tuple(self.battery_w(solar - load))
+        battery = tuple(self.battery_w(solar - load, t))
         return Snapshot(
             time=t,
             solar_w=solar,
@@ -245,7 +271,7 @@ class Plant:
         hours = (t1 - t0) / 3600
         mid = (t0 + t1) / 2
         solar, load = self.solar_w(mid), self.load_w(mid)
-        battery = self._move_battery(self.battery_w(solar - load), hours)
+        battery = self._move_battery(self.battery_w(solar - load, mid), hours)
         grid = load - solar - battery
         c = self.counters
         c.production_wh += solar * hours
@@ -261,7 +287,7 @@ class Plant:
         if hours <= 0:
             return 0.0
         full = self.unit_soc_wh(100.0)
-        reserve = self.unit_soc_wh(self.config.reserve_soc_percent)
+        reserve = self.unit_soc_wh(self.storage.reserve_soc_percent)
         total = 0.0
         for i, power in enumerate(powers):
             soc = self.soc_wh[i]

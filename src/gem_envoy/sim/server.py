@@ -36,15 +36,17 @@ from .cloud import Cloud
 from .cloud_server import CloudServer
 from .control import Control
 from .fault_layer import fault_layer
-from .faults import OUTAGE_KINDS, Fault, FaultSwitch
+from .faults import CLOUD_REVERT, OUTAGE_KINDS, Fault, FaultSwitch
 from .gateway import EndpointSource, Gateway
 from .http import Exchange, Handler, Request, close_writer, serve_connection
 from .options import SimOptions
 from .plant import Plant
 from .stats import SimStats
 from .synthetic import SyntheticSource
+from .tariff import TariffDocument
 
 HANDSHAKE_TIMEOUT_S = 10.0
+TARIFF_PATH = "/admin/lib/tariff"
 CONTROL_PREFIX = "/__sim/"
 REBOOT_LOSS = (0.01, 0.05)
 """The range of the share of its lifetime counters a rebooted gateway loses."""
@@ -74,6 +76,8 @@ class SimServer:
         sessions = SessionStore(options.session_ttl_s, time.monotonic)
         self.auth = GatewayAuth(self.source.serial, options.issuer or TokenIssuer(), sessions)
         self.faults = FaultSwitch(self.stats)
+        if isinstance(self.source, SyntheticSource | CaptureSource):
+            self.source.revert_delay = self._cloud_revert_delay
         self.control = Control(self.stats, self.auth, self.source, self.faults, self.set_fault)
         self.gateway = Gateway(self.source, self.auth, self.stats, options.latency_ms / 1000)
         handler = fault_layer(self.faults, self.stats, self.gateway.handle)
@@ -114,6 +118,11 @@ class SimServer:
         """A token for this gateway (or for ``aud``), signed by this gateway's issuer."""
         return self.auth.mint(user, lifetime_s, aud)
 
+    def _cloud_revert_delay(self) -> float | None:
+        """Seconds until the cloud undoes a storage settings write just taken, or None."""
+        fault = self.faults.pick(TARIFF_PATH, (CLOUD_REVERT,))
+        return None if fault is None else fault.seconds
+
     def _revoke_tokens(self) -> None:
         """Enphase revoked every token so far: they and their sessions stop working."""
         self.auth.issuer.revoke_all()
@@ -135,6 +144,9 @@ class SimServer:
             return
         self._closed = True
         await self._end_outage()
+        tariff = getattr(self.source, "tariff", None)
+        if isinstance(tariff, TariffDocument):
+            tariff.cancel()  # no cloud push after the gateway is gone
         if self.cloud is not None:
             await self.cloud.close()
         listener = self._stop_listening()

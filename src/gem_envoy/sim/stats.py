@@ -5,6 +5,7 @@ The JSON document::
     {
       "requests": {"/production.json": 3, "/production.json?details=1": 1, ...},
       "requests_total": 4,
+      "by_method": {"GET": {"/production.json": 3, ...}, "PUT": {"/admin/lib/tariff": 1}},
       "tls_handshakes": 1,
       "check_jwt": 1,
       "bytes_sent": 5120,
@@ -16,6 +17,8 @@ The JSON document::
 
 - ``requests`` counts gateway requests by request target (path plus ``?query`` when there is
   one), whatever their answer (401, 403 and 404 included); ``requests_total`` is their sum.
+  ``by_method`` counts the same requests by method first, so that a test tells a write (PUT)
+  from the reads of the same path.
 - ``tls_handshakes`` counts completed TLS handshakes, one per connection. A connection opened
   only to talk to ``/__sim/*`` counts too: ask for stats over a connection that is already open
   (or subtract one) when a test counts handshakes.
@@ -49,6 +52,7 @@ class SimStats:
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
+        self.by_method: dict[str, Counter[str]] = {}
         self.tls_handshakes = 0
         self.check_jwt = 0
         self.bytes_sent = 0
@@ -58,8 +62,9 @@ class SimStats:
         self.faults_applied = 0
         self.cloud: str | None = None
 
-    def request_started(self, target: str) -> None:
+    def request_started(self, target: str, method: str = "GET") -> None:
         self.requests[target] += 1
+        self.by_method.setdefault(method, Counter())[target] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
@@ -68,6 +73,7 @@ class SimStats:
 
     def reset(self) -> None:
         self.requests.clear()
+        self.by_method.clear()
         self.tls_handshakes = 0
         self.check_jwt = 0
         self.bytes_sent = 0
@@ -79,6 +85,7 @@ class SimStats:
         return cloud | {
             "requests": dict(self.requests),
             "requests_total": sum(self.requests.values()),
+            "by_method": {method: dict(counts) for method, counts in self.by_method.items()},
             "tls_handshakes": self.tls_handshakes,
             "check_jwt": self.check_jwt,
             "bytes_sent": self.bytes_sent,

@@ -16,6 +16,8 @@ from . import ensemble, live, payloads
 from .clock import SimClock
 from .http import XML_TYPE, Request, Response, error_response, json_response
 from .plant import Plant, Snapshot
+from .storage_modes import BatterySettings
+from .tariff import RevertDelay, TariffDocument
 
 STREAM_INTERVAL_S = 1.0
 
@@ -29,6 +31,16 @@ class SyntheticSource:
         self.plant = plant
         self.clock = clock
         self.firmware = firmware
+        # The storage settings live in the tariff document; the batteries follow its writes.
+        self.revert_delay: RevertDelay | None = None  # the cloud-revert fault, from the server
+        document = ensemble.tariff(plant, plant.snapshot())
+        self.tariff = (
+            None
+            if document is None
+            else TariffDocument(document, clock=clock.now, revert_delay=self._revert_delay)
+        )
+        if self.tariff is not None:
+            self.tariff.listeners.append(self._follow_tariff)
 
     @property
     def serial(self) -> str:
@@ -37,6 +49,14 @@ class SyntheticSource:
     def snapshot(self) -> Snapshot:
         self.plant.advance_to(self.clock.now())
         return self.plant.snapshot()
+
+    def _revert_delay(self) -> float | None:
+        return self.revert_delay() if self.revert_delay is not None else None
+
+    def _follow_tariff(self, tariff: dict[str, Any]) -> None:
+        self.snapshot()  # the past under the old settings first
+        default = self.plant.config.reserve_soc_percent
+        self.plant.storage = BatterySettings.from_tariff(tariff, default)
 
     def reboot(self, loss: float) -> None:
         """Bring the plant up to now, then lose what a reboot loses (see `Plant.reboot`)."""
@@ -47,12 +67,23 @@ class SyntheticSource:
         """The answer to an (authorised) request; None when the gateway has no such endpoint."""
         if request.path == "/ivp/livedata/stream" and request.method == "POST":
             return json_response({"sc_stream": "enabled"})
+        if request.path == "/admin/lib/tariff":
+            return self._tariff(request)
         route = _ROUTES.get(request.path)
         if route is None:
             return None
         if request.method not in ("GET", "HEAD"):
             return error_response(405)
         return route(self, self.snapshot(), request)
+
+    def _tariff(self, request: Request) -> Response | None:
+        if self.tariff is None:  # no batteries: no tariff either
+            return None
+        if request.method == "PUT":
+            return self.tariff.put(request)
+        if request.method not in ("GET", "HEAD"):
+            return error_response(405)
+        return self.tariff.get()
 
     async def meter_stream(self) -> AsyncIterator[bytes]:
         """Server-sent events, one a second, until the client goes away."""
@@ -96,7 +127,6 @@ _ROUTES: dict[str, Route] = {
     "/ivp/ensemble/power": lambda s, snap, r: json_response(ensemble.power(s.plant, snap)),
     "/ivp/ensemble/secctrl": lambda s, snap, r: _json(ensemble.secctrl(s.plant, snap)),
     "/ivp/ensemble/status": lambda s, snap, r: _json(ensemble.status(s.plant, snap)),
-    "/admin/lib/tariff": lambda s, snap, r: _json(ensemble.tariff(s.plant, snap)),
     "/ivp/livedata/status": lambda s, snap, r: json_response(live.livedata_status(s.plant, snap)),
     "/stream/meter": _stream,
 }

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass
 
+from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.derive import (
     Attributes,
     Readings,
@@ -28,9 +29,6 @@ from gem_envoy.envoy.paths import (
 )
 from gem_envoy.host.contract import CommandRefused, CommandSpec, Json
 
-STORAGE_MODES = ("self-consumption", "backup", "economy")
-
-
 COMMANDS: tuple[CommandSpec, ...] = (
     CommandSpec("get_status", (), "Reads /production.json and refreshes device attributes."),
     CommandSpec("get_production", (), "Raw /api/v1/production response."),
@@ -39,8 +37,38 @@ COMMANDS: tuple[CommandSpec, ...] = (
     ),
     CommandSpec("get_battery", (), "Encharge inventory + storage controller state. Installer JWT."),
     CommandSpec("get_info", (), "/info fields: firmware, part number, serial, metering."),
+    # Battery settings (storage.py): each write reads the tariff fresh, changes one field,
+    # reads it back, and is watched for a cloud overwrite. Admins only, reads included (the
+    # whole tariff comes back).
     CommandSpec(
-        "set_storage_mode", ("mode",), "Not yet implemented: answers with an error.", writes=True
+        storage.SET_MODE,
+        ("mode", "dry_run"),
+        "Battery mode: self-consumption, backup or economy (savings). Verified after writing; "
+        "dry_run=true shows the exact body and sends nothing.",
+        writes=True,
+        sets="storage_mode",
+    ),
+    CommandSpec(
+        storage.SET_RESERVE,
+        ("percent", "dry_run"),
+        "Battery reserve, percent=0..100 (not below the gateway's very_low_soc). Verified; "
+        "dry_run=true sends nothing.",
+        writes=True,
+        sets="battery_reserve_soc_percent",
+    ),
+    CommandSpec(
+        storage.SET_GRID_CHARGE,
+        ("enabled", "dry_run"),
+        "Charge the battery from the grid: enabled=true|false. Verified; dry_run=true sends "
+        "nothing.",
+        writes=True,
+        sets="charge_from_grid",
+    ),
+    CommandSpec(
+        storage.GET_SETTINGS,
+        (),
+        "The battery settings as the gateway holds them now (read fresh).",
+        writes=True,
     ),
     CommandSpec(
         "accept_certificate",
@@ -101,18 +129,6 @@ async def get_info(client: EnvoyClient, args: Mapping[str, str]) -> CommandOutco
     return CommandOutcome(asdict(await client.info()))
 
 
-async def set_storage_mode(client: EnvoyClient, args: Mapping[str, str]) -> CommandOutcome:
-    mode = args.get("mode")
-    if mode not in STORAGE_MODES:
-        raise CommandRefused(
-            f"set_storage_mode: mode must be one of {', '.join(STORAGE_MODES)}; got {mode!r}"
-        )
-    raise CommandRefused(
-        "set_storage_mode: not yet implemented (the Encharge profile payload is not validated "
-        "against a live battery)"
-    )
-
-
 async def accept_certificate(client: EnvoyClient, args: Mapping[str, str]) -> CommandOutcome:
     # The driver in a host answers it itself: only a device has a certificate to trust.
     raise CommandRefused("accept_certificate: only a device of the host trusts a certificate")
@@ -124,7 +140,6 @@ HANDLERS: dict[str, Callable[[EnvoyClient, Mapping[str, str]], Awaitable[Command
     "get_inverters": get_inverters,
     "get_battery": get_battery,
     "get_info": get_info,
-    "set_storage_mode": set_storage_mode,
     "accept_certificate": accept_certificate,
 }
 
@@ -137,7 +152,18 @@ def check_arguments(spec: CommandSpec, args: Mapping[str, object]) -> None:
         raise CommandRefused(f"{spec.name}: unexpected argument(s) {', '.join(extra)}")
 
 
-async def run_command(client: EnvoyClient, action: str, args: Mapping[str, str]) -> CommandOutcome:
+async def run_command(
+    client: EnvoyClient,
+    action: str,
+    args: Mapping[str, str],
+    battery: storage.StorageControl | None = None,
+) -> CommandOutcome:
     """Run one command whose arguments were checked. Raises CommandRefused for bad
-    requests, EnvoyError for gateway trouble."""
+    requests, EnvoyError (or DeviceError, from a battery write) for gateway trouble.
+
+    `battery` is the device's own battery settings control (what its polls read, its write
+    in progress, its watch); without one, a battery command starts from nothing."""
+    if action in storage.ACTIONS:
+        answer = await (battery or storage.StorageControl()).run(client, action, args)
+        return CommandOutcome(answer.result, answer.attributes or None)
     return await HANDLERS[action](client, args)

@@ -16,11 +16,12 @@ from gem_envoy.envoy.models import (
     ProductionEntry,
     ProductionReport,
     SecCtrl,
+    Tariff,
     V1Production,
 )
 from gem_envoy.envoy.token import TokenClaims
 
-AttributeValue = int | float | str
+AttributeValue = int | float | str | bool
 Attributes = dict[str, AttributeValue]
 
 # Below this many watts either way a battery is reported idle: its meters idle at a few watts.
@@ -218,6 +219,23 @@ def _acb(acb: ProductionEntry) -> Attributes:
 
 def has_encharge(inventory: EnsembleInventory | None) -> bool:
     return inventory is not None and bool(inventory.encharges)
+
+
+def storage_attributes(tariff: Tariff | None) -> Attributes:
+    """`storage_mode`, `battery_reserve_soc_percent` and `charge_from_grid`, from the
+    tariff's storage settings (what the gateway holds; absent where it has none). Only
+    meaningful with an Encharge: the caller decides that."""
+    settings = tariff.storage if tariff is not None else None
+    if settings is None:
+        return {}
+    attrs: Attributes = {}
+    if settings.mode is not None:
+        attrs["storage_mode"] = settings.mode
+    if settings.reserved_soc is not None:
+        attrs["battery_reserve_soc_percent"] = float(settings.reserved_soc)
+    if settings.charge_from_grid is not None:
+        attrs["charge_from_grid"] = settings.charge_from_grid
+    return attrs
 
 
 def device_attributes(readings: Readings) -> Attributes:

@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.commands import check_arguments, run_command
 from gem_envoy.drivers.enphase_envoy.derive import token_attributes
 from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
@@ -60,6 +61,8 @@ async def poll_once(target: Target, zones: str | None) -> dict[str, object]:
 
 async def command_once(target: Target, action: str, args: Mapping[str, str]) -> object:
     check_arguments(EnphaseEnvoyDriver.command_spec(action), args)  # a bad request sends nothing
+    if action in storage.ACTIONS:
+        storage.asked(action, args)  # nor do bad battery settings
     client = target.client()
     try:
         if action != "get_info":  # get_info reads /info itself

@@ -3,7 +3,8 @@
 The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
 `/production.json` every cycle; `/api/v1/production` only where no production CT gives the
 "today" counter, and then at the inverters' 5-minute reporting pace; battery power every
-cycle and its totals every minute, only where an Encharge exists; the inverter list no more
+cycle, its totals and its storage settings (the tariff) every minute, only where an Encharge
+exists; the inverter list no more
 often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
 rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
 fresh session) are set aside instead of being asked again every cycle.
@@ -23,8 +24,9 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     has_encharge,
     zones_attributes,
 )
+from gem_envoy.drivers.enphase_envoy.storage import StorageControl
 from gem_envoy.envoy.client import EnvoyClient
-from gem_envoy.envoy.errors import AuthRejected, NotFound, NotPermitted
+from gem_envoy.envoy.errors import AuthRejected, BadResponse, NotFound, NotPermitted
 from gem_envoy.envoy.models import (
     EnsembleInventory,
     GatewayInfo,
@@ -86,8 +88,12 @@ class GatewayPoller:
         all_zones: bool = False,
         schedule: Schedule | None = None,
         clock: Callable[[], float] = time.monotonic,
+        storage: StorageControl | None = None,
     ) -> None:
         self.client = client
+        # The battery settings: told what the inventory and the tariff say when they are
+        # read, and the source of their attributes (see storage.py).
+        self.storage = storage or StorageControl()
         self.zone_addresses = zones
         self.all_zones = all_zones
         self.schedule = schedule or Schedule()
@@ -113,6 +119,7 @@ class GatewayPoller:
         self._set_aside.clear()
         self._due = _Due()
         self.inventory = self.secctrl = self.v1 = None
+        self.storage.forget()
 
     async def connect(self) -> GatewayInfo:
         """Read who the gateway is (refusing D5 firmware) and which batteries it has."""
@@ -132,7 +139,8 @@ class GatewayPoller:
             Readings(production=production, v1=await self._v1_if_needed(production, now))
         )
         zones = await self._zones_if_due(now)
-        return CycleResult(device_attributes(readings), zones, tuple(self._notes))
+        device = device_attributes(readings) | self.storage.attributes()
+        return CycleResult(device, zones, tuple(self._notes))
 
     async def _v1_if_needed(self, report: ProductionReport, now: float) -> V1Production | None:
         """`/api/v1/production`, only where no production CT gives today's energy, and at
@@ -157,6 +165,7 @@ class GatewayPoller:
         secctrl = await self._secctrl_if_due()
         if secctrl is None:  # state of charge then comes from the per-unit inventory
             await self._read_inventory()
+        await self._tariff_if_due()
         return Readings(readings.production, readings.v1, self.inventory, power, secctrl)
 
     async def _secctrl_if_due(self) -> SecCtrl | None:
@@ -170,10 +179,28 @@ class GatewayPoller:
                 self._due.mark("secctrl", now)
         return self.secctrl
 
+    async def _tariff_if_due(self) -> None:
+        """The storage settings, at the pace of the battery totals: they change only when
+        someone writes them. A firmware that answers something else than a tariff (an HTML
+        page) leaves them absent, and is asked again a minute later; it never fails the
+        cycle."""
+        now = self._clock()
+        if not self._due.due("tariff", self.schedule.battery_totals_every_s, now):
+            return
+        self._due.mark("tariff", now)
+        try:
+            tariff = await self._optional("tariff", self.client.tariff)
+        except BadResponse as exc:
+            self._notes.append(exc.message)
+            self.storage.saw_tariff(None, exc.message)
+            return
+        self.storage.saw_tariff(tariff, self._set_aside.get("tariff"))
+
     async def _read_inventory(self) -> None:
         # None once set aside (a token that may not read it): the batteries it listed are no
         # longer known, and nothing is derived from the old list.
         self.inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
+        self.storage.saw_inventory(self.inventory, self._set_aside.get("ensemble_inventory"))
 
     def set_zones(self, addresses: list[str]) -> None:
         """New zone addresses: the next cycle reports them, from the last inverter list
