@@ -165,3 +165,12 @@ async def test_an_unreachable_cloud_keeps_the_current_token_and_warns(
     warning = str(shown["token_warning"])
     assert "(in 24 days)" in warning or "(in 25 days)" in warning
     assert "renewing it failed (cannot reach Enphase's cloud" in warning
+
+
+async def test_a_cloud_address_without_https_is_refused_in_words(
+    cloud: InProcessCloud, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GEM_ENVOY_ENLIGHTEN_URL", cloud.url.replace("https://", "http://"))
+    error = await _connect_error(cloud)
+    assert "GEM_ENVOY_ENLIGHTEN_URL must be an https:// address" in error.message
+    assert error.permanent and cloud.state["sign_ins"] == 0

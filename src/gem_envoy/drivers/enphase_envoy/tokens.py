@@ -87,7 +87,11 @@ class TokenKeeper:
                 permanent=True,
             )
         email, password = self.credentials.email, self.credentials.password
-        account = self._accounts.get(email, password, CloudEndpoints.from_env())
+        try:
+            endpoints = CloudEndpoints.from_env()
+        except CloudError as exc:  # a cloud address that is not https: refused, never used
+            raise self._failed(exc.message, permanent=True) from None
+        account = self._accounts.get(email, password, endpoints)
         try:
             minted = await mint_token(account, serial, self._clock)
         except RenewalDeferred as held:
