@@ -95,3 +95,33 @@ async def test_a_retained_command_is_never_run(tmp_path: Path, broker: Broker) -
             assert _actions(device.id) == ["echo"]
     finally:
         await host.close()
+
+
+async def test_secrets_a_driver_reports_never_reach_the_broker(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """A renewed token (or any secure value) reported by a driver is in the host's event,
+    in clear: the bridge must drop it, and mask it in whatever text quotes it."""
+    host = await Host.open(tmp_path / "gem.db", {"fake": FakeDriver})
+    await host.supervisor.start()
+    renewed = TOKEN.replace("c2ln", "bmV3")
+    try:
+        await host.devices.create("meter", "fake", attributes={"token": TOKEN})
+        async with (
+            recording(broker.port, "#") as (seen, client),
+            bridged(host, options_for(broker, prefix="all", commands="all")),
+        ):
+            values = {"token": renewed, "db_password": "hunter2-hunter2", "note": f"got {renewed}"}
+            report = {"action": "report", "values": values}
+            await client.publish("all/meter/command", json.dumps(report), qos=1)
+            await eventually(lambda: "all/meter/note" in seen.latest, 10, "the note")
+            await eventually(lambda: len(seen.on("all/meter/state")) >= 2, 10, "a poll after")
+        for message in seen.messages:
+            if message.topic == "all/meter/command":
+                continue  # the request this test sent
+            for secret in (TOKEN, renewed, "hunter2-hunter2"):
+                assert secret.encode() not in message.payload, message.topic
+        assert not [m.topic for m in seen.messages if m.topic.endswith(("/token", "_password"))]
+        assert seen.latest["all/meter/note"] == b"got ********"
+    finally:
+        await host.close()

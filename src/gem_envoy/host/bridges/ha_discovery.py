@@ -15,6 +15,11 @@ components are the declared attributes that the device has now, mapped by unit a
 - with writing commands allowed, a command declared to set an attribute (`CommandSpec.sets`)
   becomes a `select` (an attribute with `choices`) or a `number` (one with a range).
 
+Every entity reads the device's state document (`<prefix>/<device>/state`, one per poll)
+through a template, as zigbee2mqtt's do: a value the device no longer has, or an empty text,
+then shows as unknown, which a cleared per-attribute topic could not tell HA (it ignores an
+empty message and would keep the stale value).
+
 HA removes a component that a new document lists with its platform only; the bridge sends
 that once for a component that went away, and an empty document for a zone that did.
 """
@@ -32,8 +37,10 @@ from gem_envoy.host.secrets import is_secure
 from gem_envoy.host.store import Device, Zone
 
 ORIGIN = {"name": "gem-envoy", "sw": __version__}
-# HA keeps an entity's state to 255 characters; a longer error would be refused whole.
-_TEXT = "{{ value[:255] }}"
+# HA's "None" makes a state unknown; its states are at most 255 characters.
+_NUMBER = "{%% set v = %s %%}{{ 'None' if v is none else v }}"
+_TEXT = "{%% set v = %s %%}{{ 'None' if v is none or v == '' else (v ~ '')[:255] }}"
+_BOOL = "{%% set v = %s %%}{{ 'None' if v is none else ('true' if v else 'false') }}"
 _UNIT_SUFFIXES = ("_percent", "_wh", "_w", "_ms", "_s")
 
 
@@ -69,12 +76,13 @@ class Discovery:
         """The gateway itself: its declared attributes that it has now, its health, and
         (with writes allowed) the settings its commands set."""
         object_id = self.device_id(device)
-        available = [{"t": self.topics.status}, {"t": self.topics.availability(device.name)}]
+        available = [{"topic": self.topics.status}, {"topic": self.topics.availability(device.name)}]
         components: dict[str, dict[str, object]] = {}
+        state = self.topics.state(device.name)
         for spec in meta.runtime:
             if spec.name in present and _shown(spec.name):
-                topic = self.topics.attribute(device.name, spec.name)
-                components[spec.name] = _component(spec, object_id, topic, available)
+                value = _device_value(spec.name)
+                components[spec.name] = _component(spec, object_id, state, value, available)
         components |= self._health(device, object_id)
         if self.writes:
             components |= self._controls(device, meta, commands, present, object_id, available)
@@ -90,13 +98,11 @@ class Discovery:
         self, device: Device, zone: Zone, meta: DriverMetadata, present: Collection[str]
     ) -> dict[str, object]:
         object_id = self.zone_id(device, zone)
-        available = [{"t": self.topics.status}, {"t": self.topics.availability(device.name)}]
+        available = [{"topic": self.topics.status}, {"topic": self.topics.availability(device.name)}]
+        state = self.topics.state(device.name)
         components = {
             spec.name: _component(
-                spec,
-                object_id,
-                self.topics.zone_attribute(device.name, zone.name, spec.name),
-                available,
+                spec, object_id, state, _zone_value(zone.name, spec.name), available
             )
             for spec in meta.zone
             if spec.name in present and not is_secure(spec.name)
@@ -114,14 +120,15 @@ class Discovery:
 
     def _health(self, device: Device, object_id: str) -> dict[str, dict[str, object]]:
         # Available while the bridge is: these say why the device is offline.
-        available = [{"t": self.topics.status}]
+        available = [{"topic": self.topics.status}]
         online: dict[str, object] = {
             "p": "binary_sensor",
             "unique_id": f"{object_id}_online",
             "name": "Online",
             "device_class": "connectivity",
             "entity_category": "diagnostic",
-            "state_topic": self.topics.attribute(device.name, "online"),
+            "state_topic": self.topics.state(device.name),
+            "value_template": _BOOL % _device_value("online"),
             "payload_on": "true",
             "payload_off": "false",
             "availability": available,
@@ -131,8 +138,9 @@ class Discovery:
             "unique_id": f"{object_id}_last_error",
             "name": "Last error",
             "entity_category": "diagnostic",
-            "state_topic": self.topics.attribute(device.name, "last_error"),
-            "value_template": _TEXT,
+            "state_topic": self.topics.state(device.name),
+            # No error reads "none" rather than unknown: the device is known to be fine.
+            "value_template": "{% set v = value_json.get('last_error') %}{{ (v or 'none')[:255] }}",
             "availability": available,
         }
         return {"online": online, "last_error": error}
@@ -162,7 +170,9 @@ class Discovery:
                 "unique_id": f"{object_id}_{command.name}",
                 "name": _title(spec.name),
                 "entity_category": "config",
-                "state_topic": self.topics.attribute(device.name, spec.name),
+                "state_topic": self.topics.state(device.name),
+                "value_template": (_TEXT if spec.type == "str" else _NUMBER)
+                % _device_value(spec.name),
                 "command_topic": self.topics.command(device.name),
                 "availability": available,
                 "availability_mode": "all",
@@ -201,21 +211,45 @@ def _title(name: str) -> str:
     return words[:1].upper() + words[1:]
 
 
+def _device_value(name: str) -> str:
+    """The Jinja expression of a device attribute in the state document."""
+    return f"value_json.get({json.dumps(name)})"
+
+
+def _zone_value(zone: str, name: str) -> str:
+    return f"value_json.get('zones', {{}}).get({json.dumps(zone)}, {{}}).get({json.dumps(name)})"
+
+
 def _component(
-    spec: AttributeSpec, object_id: str, topic: str, available: list[dict[str, str]]
+    spec: AttributeSpec,
+    object_id: str,
+    state_topic: str,
+    value: str,
+    available: list[dict[str, str]],
 ) -> dict[str, object]:
     base: dict[str, object] = {
         "unique_id": f"{object_id}_{spec.name}",
         "name": _title(spec.name),
-        "state_topic": topic,
+        "state_topic": state_topic,
         "availability": available,
         "availability_mode": "all",
     }
     if spec.type == "bool":
-        return {"p": "binary_sensor", **base, "payload_on": "true", "payload_off": "false"}
+        return {
+            "p": "binary_sensor",
+            **base,
+            "value_template": _BOOL % value,
+            "payload_on": "true",
+            "payload_off": "false",
+        }
     if spec.type == "str":
-        return {"p": "sensor", **base, "entity_category": "diagnostic", "value_template": _TEXT}
-    sensor: dict[str, object] = {"p": "sensor", **base}
+        return {
+            "p": "sensor",
+            **base,
+            "entity_category": "diagnostic",
+            "value_template": _TEXT % value,
+        }
+    sensor: dict[str, object] = {"p": "sensor", **base, "value_template": _NUMBER % value}
     if spec.unit:
         sensor["unit_of_measurement"] = spec.unit
     if spec.unit == "W":

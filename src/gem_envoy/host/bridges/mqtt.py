@@ -424,12 +424,20 @@ class MqttBridge:
 
 async def _until_one_fails(*loops: Coroutine[Any, Any, None]) -> None:
     """Run `loops` together until one ends (by failing): cancel the others, raise its error."""
-    tasks = [asyncio.create_task(loop) for loop in loops]
+    tasks = {asyncio.create_task(loop) for loop in loops}
     try:
         done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
     finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await _cancelled(tasks)
     for task in done:
         task.result()
+
+
+async def _cancelled(tasks: set[asyncio.Task[None]]) -> None:
+    """Cancel `tasks` and wait for them to end. Python 3.11's wait_for (under aiomqtt's
+    publish) can swallow a cancellation that meets its result: cancel again until they end."""
+    pending = tasks
+    while pending:
+        for task in pending:
+            task.cancel()
+        _, pending = await asyncio.wait(pending, timeout=1.0)
