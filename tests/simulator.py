@@ -24,6 +24,7 @@ class SimStats(TypedDict):
 
     requests: dict[str, int]  # by path, with its ?query
     requests_total: int
+    by_method: dict[str, dict[str, int]]  # the same requests, by method first
     tls_handshakes: int
     check_jwt: int
     bytes_sent: int
