@@ -67,7 +67,7 @@ class CommandSpec:
     # A command that changes the device (a setting, a relay) needs the admin role on every
     # device, elevated or not; a read needs it only on elevated devices.
     writes: bool = False
-    # The device attribute this command sets, from its one argument (a setting the device
+    # The device attribute this command sets, from its first argument (a setting the device
     # reports back, such as a mode): a bridge can then offer it as a control beside the value.
     sets: str = ""
 

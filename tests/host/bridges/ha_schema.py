@@ -16,6 +16,7 @@ REQUIRED = {
     "binary_sensor": {"state_topic"},
     "select": {"command_topic", "options"},
     "number": {"command_topic"},
+    "switch": {"command_topic"},
 }
 COMMON = {
     "p", "unique_id", "name", "state_topic", "value_template", "availability",
@@ -29,6 +30,8 @@ KNOWN = {
     "number": COMMON
     | {"command_topic", "command_template", "min", "max", "step", "mode",
        "unit_of_measurement"},
+    "switch": COMMON
+    | {"command_topic", "payload_on", "payload_off", "state_on", "state_off"},
 }  # fmt: skip
 ENERGY_UNITS = {"Wh", "kWh", "MWh"}
 POWER_UNITS = {"W", "kW"}

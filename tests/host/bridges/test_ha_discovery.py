@@ -55,6 +55,7 @@ class HomeMeter(FakeDriver):
         "storage_mode": "self-consumption",
         "battery_reserve_soc_percent": 20,
         "grid_up": True,
+        "grid_charging": False,
         "note": "",
         "account_email": SECRET_EMAIL,
     }
@@ -75,6 +76,7 @@ class HomeMeter(FakeDriver):
             _reading("storage_mode", "str", choices=("self-consumption", "backup", "economy")),
             _reading("battery_reserve_soc_percent", "int", "%", minimum=0, maximum=100),
             _reading("grid_up", "bool"),
+            _reading("grid_charging", "bool"),
             _reading("note", "str"),
             _reading("absent_w", "int", "W"),  # declared, never reported: no entity
             _reading("account_email", "str", secure=True),
@@ -88,8 +90,13 @@ class HomeMeter(FakeDriver):
             *FakeDriver.commands(),
             CommandSpec("set_storage_mode", ("mode",), "", writes=True, sets="storage_mode"),
             CommandSpec(
-                "set_reserve_soc", ("percent",), "", writes=True, sets="battery_reserve_soc_percent"
+                "set_reserve_soc",
+                ("percent", "dry_run"),  # the value is the first argument
+                "",
+                writes=True,
+                sets="battery_reserve_soc_percent",
             ),
+            CommandSpec("set_grid_charging", ("on",), "", writes=True, sets="grid_charging"),
         )
 
     def __init__(self, config: DeviceConfig, sink: Sink) -> None:
@@ -106,10 +113,11 @@ class HomeMeter(FakeDriver):
         setting = {
             "set_storage_mode": "storage_mode",
             "set_reserve_soc": "battery_reserve_soc_percent",
+            "set_grid_charging": "grid_charging",
         }
         if action in setting:
             (value,) = args.values()
-            assert isinstance(value, str | int)
+            assert isinstance(value, str | int | bool)
             self.values[setting[action]] = value
             await self.sink.device_attributes({setting[action]: value})
             return {"set": value}
@@ -193,11 +201,17 @@ async def test_documents_are_what_home_assistant_accepts(meter_host: Host, broke
         assert (reserve["min"], reserve["max"], reserve["step"]) == (0, 100, 1)
         await ha.publish(str(reserve["command_topic"]), render(reserve["command_template"], "35.0"))
 
+        switch = gateway["set_grid_charging_control"]
+        assert switch["p"] == "switch"
+        assert json.loads(str(switch["payload_on"])) == {"action": "set_grid_charging", "on": True}
+        await ha.publish(str(switch["command_topic"]), str(switch["payload_on"]), qos=1)
+
         def settled() -> bool:
             doc = state.latest.get("gem-envoy/plant/state", b"{}")
             return (
                 render(mode["value_template"], doc) == "backup"
                 and render(reserve["value_template"], doc) == "35"
+                and render(switch["value_template"], doc) == switch["state_on"]
             )
 
         # (the next poll's state document carries them)
@@ -239,12 +253,15 @@ async def test_a_gateway_and_its_inverters_as_home_assistant_devices(
         )
         async with (
             recording(broker.port, "homeassistant/#") as (seen, _),
-            bridged(enphase_host, options_for(broker)),
+            bridged(enphase_host, options_for(broker, commands="all")),
         ):
             await eventually(
-                lambda: len(documents(seen)) == 3 and "last_w" in json.dumps(documents(seen)),
+                lambda: (
+                    len(documents(seen)) == 3
+                    and all(k in json.dumps(documents(seen)) for k in ("last_w", "set_reserve_soc"))
+                ),
                 20,
-                "the gateway and two inverters",
+                "the gateway with its battery settings, and two inverters",
             )
             docs = documents(seen)
             for document in docs.values():
@@ -255,6 +272,12 @@ async def test_a_gateway_and_its_inverters_as_home_assistant_devices(
             assert all(gateway[k]["state_class"] == "total_increasing" for k in lifetime)
             assert gateway["production_now_w"]["device_class"] == "power"
             assert gateway["battery_soc_percent"]["unit_of_measurement"] == "%"
-            assert not any(c["p"] in ("select", "number") for c in gateway.values())
+            # The battery's settings, as the driver declares them.
+            assert gateway["set_storage_mode_control"]["options"] == [
+                "self-consumption", "backup", "economy"
+            ]  # fmt: skip
+            reserve = gateway["set_reserve_soc_control"]
+            assert (reserve["p"], reserve["min"], reserve["max"]) == ("number", 0, 100)
+            assert gateway["set_charge_from_grid_control"]["p"] == "switch"
     finally:
         await sim.close()

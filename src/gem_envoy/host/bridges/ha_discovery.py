@@ -13,7 +13,8 @@ components are the declared attributes that the device has now, mapped by unit a
 - the host's own health: `online` (connectivity) and `last_error`, shown even while the
   device is offline;
 - with writing commands allowed, a command declared to set an attribute (`CommandSpec.sets`)
-  becomes a `select` (an attribute with `choices`) or a `number` (one with a range).
+  becomes a `select` (an attribute with `choices`), a `number` (one with a range) or a
+  `switch` (a true/false one).
 
 Every entity reads the device's state document (`<prefix>/<device>/state`, one per poll)
 through a template, as zigbee2mqtt's do: a value the device no longer has, or an empty text,
@@ -41,6 +42,7 @@ ORIGIN = {"name": "gem-envoy", "sw": __version__}
 _NUMBER = "{%% set v = %s %%}{{ 'None' if v is none else v }}"
 _TEXT = "{%% set v = %s %%}{{ 'None' if v is none or v == '' else (v ~ '')[:255] }}"
 _BOOL = "{%% set v = %s %%}{{ 'None' if v is none else ('true' if v else 'false') }}"
+_TEMPLATES = {"str": _TEXT, "int": _NUMBER, "float": _NUMBER, "bool": _BOOL}
 _UNIT_SUFFIXES = ("_percent", "_wh", "_w", "_ms", "_s")
 
 
@@ -76,7 +78,10 @@ class Discovery:
         """The gateway itself: its declared attributes that it has now, its health, and
         (with writes allowed) the settings its commands set."""
         object_id = self.device_id(device)
-        available = [{"topic": self.topics.status}, {"topic": self.topics.availability(device.name)}]
+        available = [
+            {"topic": self.topics.status},
+            {"topic": self.topics.availability(device.name)},
+        ]
         components: dict[str, dict[str, object]] = {}
         state = self.topics.state(device.name)
         for spec in meta.runtime:
@@ -98,7 +103,10 @@ class Discovery:
         self, device: Device, zone: Zone, meta: DriverMetadata, present: Collection[str]
     ) -> dict[str, object]:
         object_id = self.zone_id(device, zone)
-        available = [{"topic": self.topics.status}, {"topic": self.topics.availability(device.name)}]
+        available = [
+            {"topic": self.topics.status},
+            {"topic": self.topics.availability(device.name)},
+        ]
         state = self.topics.state(device.name)
         components = {
             spec.name: _component(
@@ -158,7 +166,7 @@ class Discovery:
         controls: dict[str, dict[str, object]] = {}
         for command in commands:
             spec = specs.get(command.sets)
-            if not command.writes or spec is None or len(command.args) != 1:
+            if not command.writes or spec is None or not command.args:
                 continue
             if spec.name not in present or not _shown(spec.name):
                 continue
@@ -171,8 +179,7 @@ class Discovery:
                 "name": _title(spec.name),
                 "entity_category": "config",
                 "state_topic": self.topics.state(device.name),
-                "value_template": (_TEXT if spec.type == "str" else _NUMBER)
-                % _device_value(spec.name),
+                "value_template": _TEMPLATES[spec.type] % _device_value(spec.name),
                 "command_topic": self.topics.command(device.name),
                 "availability": available,
                 "availability_mode": "all",
@@ -264,9 +271,18 @@ def _component(
 
 
 def _control(spec: AttributeSpec, command: CommandSpec, arg: str) -> dict[str, object] | None:
-    """A select for a text setting with choices, a number for a numeric one with a range."""
+    """A select for a text setting with choices, a number for a numeric one with a range, a
+    switch for a true/false one; the value goes in the command's first argument."""
     action = json.dumps(command.name)
     name = json.dumps(arg)
+    if spec.type == "bool":
+        return {
+            "p": "switch",
+            "payload_on": f'{{"action": {action}, {name}: true}}',
+            "payload_off": f'{{"action": {action}, {name}: false}}',
+            "state_on": "true",
+            "state_off": "false",
+        }
     if spec.type == "str" and spec.choices:
         return {
             "p": "select",
