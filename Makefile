@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench bench-deps reliability browser netns clean
+.PHONY: install run test lint bench bench-deps reliability browser netns mqtt-broker clean
 
 install: $(STAMP)
 
@@ -37,6 +37,15 @@ netns:
 		$$sudo apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq iproute2 >/dev/null; }
 	@command -v ip
+
+# Debian's mosquitto, for the MQTT bridge's tests: each test starts its own on a free port
+# of 127.0.0.1 (without it they skip, saying so). No service is set up or needed.
+mqtt-broker:
+	@PATH="$$PATH:/usr/sbin:/sbin"; command -v mosquitto >/dev/null 2>&1 || { \
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -qq mosquitto >/dev/null; }
+	@PATH="$$PATH:/usr/sbin:/sbin" command -v mosquitto
 
 lint: install
 	$(BIN)/ruff check src tests

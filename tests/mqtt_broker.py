@@ -144,12 +144,16 @@ class Recorder:
 
 @contextlib.asynccontextmanager
 async def recording(
-    port: int, topic_filter: str = "#", **auth: str
+    port: int,
+    topic_filter: str = "#",
+    *,
+    username: str | None = None,
+    password: str | None = None,
 ) -> AsyncIterator[tuple[Recorder, aiomqtt.Client]]:
     """A client subscribed to `topic_filter` that records what it receives; also handed
     back, to publish with."""
     recorder = Recorder()
-    async with aiomqtt.Client("127.0.0.1", port, **auth) as client:  # type: ignore[arg-type]
+    async with aiomqtt.Client("127.0.0.1", port, username=username, password=password) as client:
         await client.subscribe(topic_filter, qos=1)
 
         async def keep() -> None:
