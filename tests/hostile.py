@@ -71,14 +71,15 @@ class SpikingGateway:
 
 @dataclass
 class RedirectingGateway:
-    """Answers /production.json with a redirect to `target` (another host, another scheme)."""
+    """Answers `path` with a redirect to `target` (another host, another scheme)."""
 
     target: str = ""
     status: int = 302
+    path: str = "/production.json"
 
     def wrap(self, inner: Handler) -> Handler:
         async def handle(request: Request, exchange: Exchange) -> None:
-            if request.path == "/production.json":
+            if request.path == self.path:
                 moved = Response(self.status, b"", None, [("location", self.target)])
                 await exchange.send(moved)
             else:

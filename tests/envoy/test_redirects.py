@@ -31,3 +31,23 @@ async def test_a_redirect_is_refused_and_nothing_reaches_its_target(status: int)
         await client.close()
         await gateway.close()
         await elsewhere.close()
+
+
+async def test_a_redirected_write_is_not_sent_on() -> None:
+    # 307 and 308 ask for the same method and body at the target: a battery settings write,
+    # with the token, would arrive elsewhere.
+    elsewhere = await start_simulator(SimOptions(inverters=1, battery=True))
+    redirecting = RedirectingGateway(status=307, path="/admin/lib/tariff")
+    gateway = await start_simulator(SimOptions(inverters=1, battery=True), wrap=redirecting.wrap)
+    redirecting.target = f"{elsewhere.url}/admin/lib/tariff"
+    client = EnvoyClient.connect_to(
+        gateway.host, gateway.mint_token("installer", 3600), port=gateway.port
+    )
+    try:
+        with pytest.raises(BadResponse, match=r"HTTP 307, a redirect to"):
+            await client.put_tariff({"storage_settings": {"mode": "backup"}})
+        assert not elsewhere.stats.requests
+    finally:
+        await client.close()
+        await gateway.close()
+        await elsewhere.close()
