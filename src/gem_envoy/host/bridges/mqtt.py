@@ -273,10 +273,16 @@ class MqttBridge:
     async def _publish_settings(
         self, client: aiomqtt.Client, device: Device, snapshot: _Snapshot
     ) -> None:
-        """Attributes a person changed (no event tells of those) since the last look."""
+        """Settings a person changed (no event tells of those) since the last look: the
+        attributes the driver takes, not those it reports (their events published them)."""
+        driver = self._supervisor.drivers.get(device.driver)
+        if driver is None:
+            return
+        meta = driver.metadata()
+        settings = {spec.name for spec in (*meta.required, *meta.optional)}
         since = self._settings_at.get(device.id, 0.0)
         for name, attribute in snapshot.device.items():
-            if attribute.updated_at > since and _shown(name):
+            if name in settings and attribute.updated_at > since and _shown(name):
                 topic = self.topics.attribute(device.name, name)
                 await self._put(client, device.id, topic, plain(attribute.value))
 
