@@ -169,7 +169,7 @@ async def _renewed_certificate_is_trusted(stack: Stack) -> None:
         return await stack.value("certificate_sha256") not in (None, trusted)
 
     await eventually(renewed, timeout_s=INTERVAL_MS / 1000 * 3, what="the new certificate")
-    await eventually(lambda: stack_online(stack), timeout_s=INTERVAL_MS / 1000 + 2)
+    await eventually(lambda: stack_online(stack), timeout_s=INTERVAL_MS / 1000 * 2 + 2)
     # First who it is (no token), and the token only once it was recognised.
     assert seen.requests[0].path == "/info" and not seen.requests[0].header("authorization")
     assert "/production.json" in seen.carried_a_secret()
