@@ -1,9 +1,11 @@
-// The overview of one device: power flow, energy today and lifetime, and the gateway's health.
+// The overview of one device: power flow, energy today and lifetime, the battery's settings
+// (battery.js), and the gateway's health.
 // Everything is drawn from the attribute cache and redrawn in place when the host pushes a change.
 
 import { api } from "/js/api.js";
 import { h, setValue } from "/js/dom.js";
 import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "/js/format.js";
+import { createBatteryCard } from "./battery.js";
 import { createFlow } from "./flow.js";
 import { get, load, subscribe } from "/js/state.js";
 import { useStyle } from "./style.js";
@@ -17,6 +19,7 @@ export function mount(root, ctx) {
     return null;
   }
   const flow = createFlow();
+  const battery = createBatteryCard(device, ctx.isAdmin);
   const f = {}; // the elements that show values, by name
   const field = (name, cls = "val") => (f[name] = h("span", { class: cls, dataset: { attr: name } }, "—"));
 
@@ -64,6 +67,7 @@ export function mount(root, ctx) {
             " now.",
           )),
         ),
+        battery.el,
         h(
           "section",
           { class: "card", "aria-labelledby": "health-h" },
@@ -117,6 +121,7 @@ export function mount(root, ctx) {
     subtitle.textContent = isNum(v.inverter_count) ? `${serial} · ${v.inverter_count} inverters` : serial;
     renderHealth(f, v, updated);
     renderToken(f, tokenAlert, v, ctx.isAdmin);
+    battery.render(v);
     certificate.render(v);
     // "Power now" is as fresh as the last good poll.
     if (isNum(v.last_poll_ms)) {
