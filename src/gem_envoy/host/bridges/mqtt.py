@@ -115,16 +115,23 @@ class MqttBridge:
                 await self._session()
             except aiomqtt.MqttError as exc:
                 self._report(exc)
+            except Exception as exc:  # a bug, or an unreadable CA file: logged, tried again
+                self._report(exc, trace=True)
             finally:
                 self.connected.clear()
             if time.monotonic() - started >= STABLE_S:
                 self._backoff.reset()
             await asyncio.sleep(self._backoff.next_delay())
 
-    def _report(self, exc: BaseException) -> None:
+    def _report(self, exc: BaseException, *, trace: bool = False) -> None:
         problem = str(exc) or type(exc).__name__
         if problem != self._problem:  # once per distinct cause, not once per attempt
-            log.warning("MQTT: %s: %s; reconnecting with backoff", self.options.address(), problem)
+            log.warning(
+                "MQTT: %s: %s; reconnecting with backoff",
+                self.options.address(),
+                problem,
+                exc_info=exc if trace else None,
+            )
             self._problem = problem
 
     def _client(self) -> aiomqtt.Client:
