@@ -42,3 +42,33 @@ async def test_edits_renames_and_deletions_are_followed(tmp_path: Path, broker: 
             await eventually(lambda: set(seen.latest) == {"gem-envoy/status"}, 10, "all gone")
     finally:
         await host.close()
+
+
+async def test_what_an_earlier_run_left_on_the_broker_is_cleared(
+    tmp_path: Path, broker: Broker
+) -> None:
+    """A device deleted while the host was stopped: its retained values and its Home
+    Assistant device are cleared at the next connect; other programs' topics stay."""
+    host = await Host.open(tmp_path / "gem.db", {"fake": FakeDriver})
+    await host.supervisor.start()
+    stale = {
+        "gem-envoy/ghost/polls": b"3",
+        "gem-envoy/ghost/state": b"{}",
+        "homeassistant/device/gem-envoy_99/config": b'{"dev": {}}',
+    }
+    others = {
+        "homeassistant/device/zigbee_1/config": b'{"dev": {}}',
+        "other/topic": b"kept",
+    }
+    try:
+        await host.devices.create("meter", "fake")
+        async with recording(broker.port, "#") as (seen, client):
+            for topic, payload in (stale | others).items():
+                await client.publish(topic, payload, qos=1, retain=True)
+            await eventually(lambda: set(stale | others) <= set(seen.latest), 5)
+            async with bridged(host, options_for(broker)):
+                await eventually(lambda: not set(stale) & set(seen.latest), 10, "stale cleared")
+                assert {t: seen.latest.get(t) for t in others} == others
+                assert "gem-envoy/meter/state" in seen.latest
+    finally:
+        await host.close()

@@ -55,12 +55,12 @@ class Discovery:
     writes: bool  # whether writing commands are allowed from MQTT (controls shown)
 
     @property
-    def _id_base(self) -> str:
+    def id_base(self) -> str:
         # Two hosts on one broker (two prefixes) must not claim each other's devices.
         return "".join(c if c.isalnum() or c in "_-" else "_" for c in self.topics.prefix)
 
     def device_id(self, device: Device) -> str:
-        return f"{self._id_base}_{device.id}"
+        return f"{self.id_base}_{device.id}"
 
     def zone_id(self, device: Device, zone: Zone) -> str:
         return f"{self.device_id(device)}_zone_{zone.id}"

@@ -50,7 +50,9 @@ STABLE_S = 30.0
 EXCHANGE_TIMEOUT_S = 10.0
 KEEPALIVE_S = 30
 MAX_COMMANDS_IN_FLIGHT = 8
-MAX_INCOMING = 256  # commands waiting to be read; more are dropped by the client
+# Messages waiting to be read (retained ones at connect, then commands); more are dropped.
+MAX_INCOMING = 4096
+SYNC_TIMEOUT_S = 10.0
 MAX_OUTGOING = 1024  # messages waiting in the client for the socket; more fail the publish
 
 
@@ -157,9 +159,11 @@ class MqttBridge:
             # twice at worst, never lost.
             try:
                 await client.publish(self.topics.status, ONLINE, qos=QOS, retain=True)
+                left = await self._left_on_broker(client)
                 await self._subscribe(client)
                 async with self._lock:
                     await self._sync_all(client, full=True)
+                    await self._clear_leftovers(client, left)
                 self.connections += 1
                 self._problem = None
                 log.info("MQTT: connected to %s", self.options.address())
@@ -177,6 +181,50 @@ class MqttBridge:
             finally:
                 for task in self._commands:
                     task.cancel()
+
+    async def _left_on_broker(self, client: aiomqtt.Client) -> set[str]:
+        """The retained topics of ours the broker holds, from this process or an earlier
+        one (a device deleted while the host was stopped): read until a marker we send
+        after subscribing comes back, since a broker sends retained messages first."""
+        filters = [f"{self.topics.prefix}/#"]
+        if self._discovery is not None:
+            filters.append(f"{self._discovery.prefix}/device/+/config")
+        marker = f"{self.topics.prefix}/status/sync"
+        found: set[str] = set()
+        for topic_filter in filters:
+            await client.subscribe(topic_filter, qos=QOS)
+        await client.publish(marker, b"", qos=QOS)
+        try:
+            async with asyncio.timeout(SYNC_TIMEOUT_S):
+                async for message in client.messages:
+                    if message.topic.value == marker:
+                        break
+                    if message.retain:
+                        found.add(message.topic.value)
+        except TimeoutError:
+            log.debug("MQTT: no end to the retained messages; leftovers stay")
+            found.clear()
+        for topic_filter in filters:
+            await client.unsubscribe(topic_filter)
+        return found
+
+    async def _clear_leftovers(self, client: aiomqtt.Client, found: set[str]) -> None:
+        """Clear what `found` holds that is ours and no longer wanted."""
+        kept = {self.topics.status}.union(*self._retained.values())
+        for documents in self._documents.values():
+            kept |= documents.keys()
+        ours = (
+            f"{self._discovery.prefix}/device/{self._discovery.id_base}_"
+            if self._discovery
+            else None
+        )
+        for topic in found - kept:
+            if not topic.startswith(f"{self.topics.prefix}/") and not (
+                ours and topic.startswith(ours)
+            ):
+                continue  # another program's discovery document
+            log.info("MQTT: clearing %s (gone from this host)", topic)
+            await client.publish(topic, CLEARED, qos=QOS, retain=True)
 
     async def _subscribe(self, client: aiomqtt.Client) -> None:
         if self.options.commands != "off":
