@@ -49,7 +49,7 @@ class Broker:
 
     With `users` it takes only those (name -> password); with `persistence` it keeps
     retained messages on disk across a kill (saved every second), like a broker that
-    restarts with what it had."""
+    restarts with what it had; with `tls` (a certificate and its key) it speaks mqtts."""
 
     def __init__(
         self,
@@ -57,6 +57,7 @@ class Broker:
         *,
         users: dict[str, str] | None = None,
         persistence: bool = False,
+        tls: tuple[Path, Path] | None = None,
     ) -> None:
         self.binary = mosquitto_binary()
         self.directory = directory
@@ -64,6 +65,8 @@ class Broker:
         self.port = free_port()
         self.process: subprocess.Popen[bytes] | None = None
         lines = [f"listener {self.port} 127.0.0.1"]
+        if tls is not None:  # (certificate, key): mqtts:// on this port
+            lines += [f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if os.geteuid() == 0:
             lines.append("user root")  # else it drops to a user that cannot read tmp_path
         if users:

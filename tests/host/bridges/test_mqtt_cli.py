@@ -5,17 +5,28 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime
+import ipaddress
 import os
 import signal
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from gem_envoy.cli.mqtt_options import PASSWORD_ENV, add_mqtt_options, mqtt_options
 from gem_envoy.cli.parsing import UsageError
+from gem_envoy.host.bridges.mqtt import MqttBridge
 from gem_envoy.host.bridges.mqtt_options import MqttOptions
+from gem_envoy.host.service import Host
 from tests.eventually import eventually
+from tests.fakes import FakeDriver
+from tests.host.bridges.conftest import bridged, options_for
 from tests.mqtt_broker import Broker, recording
 
 PASSWORD = "broker-pass-5f3a9c"
@@ -96,4 +107,60 @@ async def test_run_publishes_its_status_with_a_password_from_a_file(tmp_path: Pa
         assert "MQTT: connected to mqtt://gem@127.0.0.1" in text
         assert PASSWORD not in text
     finally:
+        broker.kill()
+
+
+def _self_signed(directory: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that is its own CA, and its key."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test broker")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = directory / "broker.pem", directory / "broker.key"
+    cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    return cert_path, key_path
+
+
+async def test_mqtts_with_the_brokers_own_ca(tmp_path: Path) -> None:
+    cert, key = _self_signed(tmp_path)
+    broker = Broker(tmp_path / "broker", tls=(cert, key))
+    broker.start()
+    host = await Host.open(tmp_path / "gem.db", {"fake": FakeDriver})
+    await host.supervisor.start()
+    try:
+        trusted = options_for(broker, tls=True, ca_file=cert)
+        async with bridged(host, trusted) as bridge:
+            assert bridge.connections == 1
+        # Without the broker's CA the system's do not trust it: no connection, and said so.
+        untrusted = MqttBridge(
+            host.store, host.supervisor, host.events, replace(trusted, ca_file=None)
+        )
+        task = asyncio.create_task(untrusted.run())
+        await asyncio.sleep(1.0)
+        assert untrusted.connections == 0
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    finally:
+        await host.close()
         broker.kill()
