@@ -272,6 +272,7 @@ async def test_a_gateway_and_its_inverters_as_home_assistant_devices(
             assert all(gateway[k]["state_class"] == "total_increasing" for k in lifetime)
             assert gateway["production_now_w"]["device_class"] == "power"
             assert gateway["battery_soc_percent"]["unit_of_measurement"] == "%"
+            assert gateway["token_expires_at"]["device_class"] == "timestamp"
             # The battery's settings, as the driver declares them.
             assert gateway["set_storage_mode_control"]["options"] == [
                 "self-consumption", "backup", "economy"

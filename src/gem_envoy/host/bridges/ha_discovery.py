@@ -8,7 +8,8 @@ components are the declared attributes that the device has now, mapped by unit a
 - "Wh" declared `total` (a counter that only grows): an energy sensor, `total_increasing`,
   which HA's Energy dashboard accepts as it is; "Wh" otherwise (today's energy, a stored
   amount) an energy sensor without statistics, so it is never summed twice;
-- other numbers: a sensor (`measurement`, with the unit); text: a diagnostic sensor;
+- other numbers: a sensor (`measurement`, with the unit); text: a diagnostic sensor (a
+  `timestamp` for a declared expiry);
   true/false: a binary sensor;
 - the host's own health: `online` (connectivity) and `last_error`, shown even while the
   device is offline;
@@ -250,12 +251,15 @@ def _component(
             "payload_off": "false",
         }
     if spec.type == "str":
-        return {
+        text: dict[str, object] = {
             "p": "sensor",
             **base,
             "entity_category": "diagnostic",
             "value_template": _TEXT % value,
         }
+        if spec.expiry:  # an ISO 8601 moment: HA shows it as a date and can alert on it
+            text["device_class"] = "timestamp"
+        return text
     sensor: dict[str, object] = {"p": "sensor", **base, "value_template": _NUMBER % value}
     if spec.unit:
         sensor["unit_of_measurement"] = spec.unit
