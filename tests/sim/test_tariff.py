@@ -4,6 +4,7 @@ method, and the cloud that reverts local writes."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import json
 from pathlib import Path
@@ -13,6 +14,7 @@ import httpx
 import pytest
 
 from gem_envoy.sim import SimServer
+from gem_envoy.sim.cli import add_arguments, fault_from_args
 from gem_envoy.sim.faults import Fault
 from gem_envoy.sim.tariff import rebuilt_schedule
 
@@ -167,3 +169,10 @@ async def test_a_capture_without_a_json_tariff_answers_a_write_as_it_answered_th
         write_answer = await http.put(TARIFF, json={"tariff": {}})
     assert write_answer.status_code == read_answer.status_code
     assert write_answer.content == read_answer.content
+
+
+def test_the_command_line_sets_the_cloud_revert_with_its_seconds() -> None:
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    args = parser.parse_args(["--fault", "cloud-revert", "--fault-seconds", "30"])
+    assert fault_from_args(args) == Fault("cloud-revert", seconds=30)
