@@ -183,3 +183,22 @@ async def test_history_of_polled_values(host: Host) -> None:
     assert only_first.json() == {"points": [[first_ts, 1.0]]}
     assert (await host.user.get(url, params={"since": "abc"})).status_code == 422
     assert (await host.user.get(url, params={"since": "nan"})).status_code == 422
+
+
+async def test_arguments_by_name_in_an_args_object_or_gems_shape(host: Host) -> None:
+    device = await host.add_device("meter")
+    bodies: list[dict[str, object]] = [
+        {"action": "echo", "mode": "backup"},
+        {"action": "echo", "args": {"mode": "backup"}},
+        {"action": "echo", "args": {"mode": "backup"}, "level": None},  # GEM's shape, no level
+    ]
+    for body in bodies:
+        answer = await host.user.post("/api/control/command", json={"device": "meter", **body})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["args"] == {"mode": "backup"}
+    gem = {"device": device["id"], "zone": None, "action": "echo", "level": 40}
+    answer = await host.user.post("/api/control/command", json=gem)
+    assert answer.json()["args"] == {"level": 40}
+    twice = {"device": "meter", "action": "echo", "mode": "a", "args": {"mode": "b"}}
+    answer = await host.user.post("/api/control/command", json=twice)
+    assert answer.status_code == 422 and "mode" in answer.text

@@ -18,6 +18,7 @@ from pydantic import (
     StrictBool,
     StrictInt,
     StrictStr,
+    model_validator,
 )
 from pydantic_core import PydanticCustomError
 
@@ -204,16 +205,32 @@ class CommandRow(BaseModel):
 
 
 class CommandRequest(BaseModel):
-    """`device` and `action` pick the command; every other field is one of its arguments."""
+    """`device` and `action` pick the command; its arguments are the body's other fields
+    (GEM's own shape: `{"device", "zone", "action", "level"}`), the members of an `args`
+    object, or both."""
 
     model_config = ConfigDict(strict=True, extra="allow")
 
     device: Annotated[StrictInt | StrictStr, Field(description="device id or name")]
     action: Annotated[str, Field(min_length=1, max_length=100)]
     zone: int | None = None
+    args: dict[str, JsonValue] | None = Field(
+        default=None, description="the command's arguments, as an object"
+    )
+
+    @model_validator(mode="after")
+    def _one_value_per_argument(self) -> CommandRequest:
+        twice = sorted(set(self.args or {}) & set(self.model_extra or {}))
+        if twice:
+            raise ValueError(f"argument(s) given both in args and by name: {', '.join(twice)}")
+        return self
 
     def arguments(self) -> dict[str, JsonValue]:
-        return dict(self.model_extra or {})
+        named = dict(self.model_extra or {})
+        # GEM sends `"level": null` with actions that take no level: nothing was asked.
+        if named.get("level", 0) is None:
+            del named["level"]
+        return {**named, **(self.args or {})}
 
 
 # -- drivers -------------------------------------------------------------------------------
