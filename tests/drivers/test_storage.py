@@ -253,8 +253,11 @@ async def test_a_refused_write_quotes_the_gateway_and_says_what_it_holds() -> No
     refusal = json.dumps({"status": 400, "error": "bad storage settings"}).encode()
     transport.refuse_put = Response(400, refusal, "application/json", ())
     driver = await polled_driver(transport)
-    with pytest.raises(DeviceError, match=r"refused the write .*HTTP 400.*bad storage settings"):
+    with pytest.raises(
+        DeviceError, match=r"refused the write .*HTTP 400.*bad storage settings"
+    ) as e:
         await driver.command("set_storage_mode", {"mode": "backup"}, None)
+    assert "the gateway did not take it (mode is self-consumption, not backup)" in e.value.message
 
 
 async def test_get_storage_settings_reads_fresh() -> None:

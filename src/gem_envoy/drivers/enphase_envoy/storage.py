@@ -344,23 +344,28 @@ class StorageControl:
         change = request.change
         if change is None:
             return self._settings_answer(await self._read_fresh(client))
-        if self._writing and not request.dry_run:
+        if request.dry_run:
+            await self._check_before_reading(client, action, change)
+            tariff = await self._read_fresh(client)
+            return self._dry_run(plan_write(tariff, change, self.economy_word))
+        if self._writing:
             raise CommandRefused(
                 f"{action}: another battery settings write to this device is still running; "
                 "wait for its answer. No write was sent"
             )
-        await self._require_encharge(client, action)
-        self._refuse_without_tariff(action)
-        if self.tariff is not None and change.key == "reserved_soc":
-            _reserve_value(settings_of(self.tariff), float(change.value))  # early, no request
-        if request.dry_run:
-            tariff = await self._read_fresh(client)
-            return self._dry_run(plan_write(tariff, change, self.economy_word))
         self._writing = True
         try:
+            await self._check_before_reading(client, action, change)
             return await self._write(client, change)
         finally:
             self._writing = False
+
+    async def _check_before_reading(self, client: EnvoyClient, action: str, change: Change) -> None:
+        """The refusals that need no look at the tariff now (CommandRefused)."""
+        await self._require_encharge(client, action)
+        self._refuse_without_tariff(action)
+        if self.tariff is not None and change.key == "reserved_soc":
+            _reserve_value(settings_of(self.tariff), float(change.value))
 
     async def _require_encharge(self, client: EnvoyClient, action: str) -> None:
         if not self.inventory_known:  # a one-shot command: ask the gateway once
@@ -393,22 +398,32 @@ class StorageControl:
             settings_of(self.tariff)
 
     async def _read_fresh(self, client: EnvoyClient) -> Tariff:
-        """The tariff now. What the gateway says instead of a tariff is a refusal (there is
-        nothing to change); a gateway that fails to answer is a DeviceError."""
+        """The tariff now, before a write. What the gateway says instead of a tariff is a
+        refusal (there is nothing to change); a gateway that fails to answer is a
+        DeviceError. Either way no write was sent, and the message says so."""
+        try:
+            return await self._read(client)
+        except (NotFound, NotPermitted, AuthRejected) as exc:
+            raise CommandRefused(f"{exc.message}; no write was sent") from None
+        except BadResponse as exc:
+            raise CommandRefused(
+                f"the gateway did not give its tariff ({exc.message}); no write was sent"
+            ) from None
+        except EnvoyError as exc:
+            raise DeviceError(f"{exc.message}; no write was sent") from exc
+
+    async def _read(self, client: EnvoyClient) -> Tariff:
+        """The tariff now (EnvoyError when the gateway gives none), remembered."""
         try:
             body = await client.fetch(TARIFF)
         except (NotFound, NotPermitted, AuthRejected) as exc:
             self._learn(None, exc.message)
-            raise CommandRefused(f"{exc.message}; no write was sent") from None
-        except EnvoyError as exc:
-            raise DeviceError(f"{exc.message}; no write was sent") from exc
+            raise
         try:
             tariff = parse.parse_tariff(body)
         except BadResponse as exc:
             self._learn(None, exc.message)
-            raise CommandRefused(
-                f"the gateway did not give its tariff ({exc.message}); no write was sent"
-            ) from None
+            raise
         self._learn(tariff, None)
         return tariff
 
@@ -460,11 +475,11 @@ class StorageControl:
         except EnvoyError as exc:
             raise await self._failed_put(client, plan, exc) from exc
         try:
-            now = await self._read_fresh(client)
-        except (CommandRefused, DeviceError) as exc:
+            now = await self._read(client)
+        except EnvoyError as exc:
             raise DeviceError(
-                f"the gateway took the write (HTTP 200), but reading it back failed: {exc}; "
-                "run get_storage_settings to see what it holds"
+                f"the gateway took the write (HTTP 200), but reading it back failed: "
+                f"{exc.message}; run get_storage_settings to see what it holds"
             ) from None
         wrong = mismatches(plan, now)
         if wrong:
@@ -486,8 +501,8 @@ class StorageControl:
     async def _failed_put(self, client: EnvoyClient, plan: Plan, error: EnvoyError) -> Exception:
         """The error for a PUT that failed, with what the gateway holds now if it can say."""
         try:
-            now = await self._read_fresh(client)
-        except (CommandRefused, DeviceError):
+            now = await self._read(client)
+        except EnvoyError:
             return DeviceError(
                 f"{error.message}; whether the gateway took the write is not known: run "
                 "get_storage_settings"
