@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ast
 import asyncio
+import builtins
 import code
 import inspect
 import json
@@ -16,12 +17,14 @@ import types
 from collections.abc import Mapping
 from typing import Any
 
+from gem_envoy.host.console_syntax import as_python
 from gem_envoy.host.secrets import is_secure, mask
 from gem_envoy.host.store import Store
 from gem_envoy.host.supervisor import Supervisor
 
-BANNER = """gem-envoy script console. Try:
+BANNER = """gem-envoy script console (Python; GEM's JavaScript object syntax works too). Try:
     await gem.command({"device": 1, "action": "get_status"})
+    await gem.command({device: 1, action: 'get_status'});
     await gem.devices()          await gem.zones()
     await gem.get_attribute("device", 1, "online")
 Ctrl-D to leave."""
@@ -71,9 +74,15 @@ class AsyncConsole(code.InteractiveConsole):
     """An interactive console that accepts top-level `await`, run on one event loop."""
 
     def __init__(self, namespace: dict[str, Any], loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(namespace)
+        # The code runs with the namespace as its globals: without builtins, even a warning
+        # about a coroutine never awaited fails (KeyError: '__builtins__').
+        super().__init__({"__builtins__": builtins, **namespace})
         self.loop = loop
         self.compile.compiler.flags |= ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+
+    def runsource(self, source: str, filename: str = "<input>", symbol: str = "single") -> bool:
+        defined = set(self.locals) | set(dir(builtins))
+        return super().runsource(as_python(source, defined), filename, symbol)
 
     def runcode(self, code_obj: types.CodeType) -> None:
         try:
@@ -88,6 +97,10 @@ class AsyncConsole(code.InteractiveConsole):
 
 def _show(value: object) -> None:
     """Echo results as JSON, the way the GEM console shows them."""
+    if inspect.iscoroutine(value):
+        value.close()  # never run: closed now rather than warned about later
+        print("hint: that is not done yet: put `await` before it, as in `await gem.devices()`")
+        return
     if value is not None:
         print(json.dumps(value, indent=2, default=str))
 
