@@ -45,7 +45,7 @@ def test_poll_prints_device_attributes_and_one_zone_per_inverter(sim: SimProcess
         assert name in device, name
     assert len(zones) == 8
     for zone in zones.values():
-        assert set(zone) == {"last_w", "max_w", "state"}
+        assert set(zone) == {"last_w", "max_w", "state", "last_report_time"}
         assert zone["state"] == str(zone["last_w"])
         assert zone["max_w"] >= zone["last_w"]
 

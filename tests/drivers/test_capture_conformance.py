@@ -162,6 +162,7 @@ def expected_zones(folder: str) -> dict[str, dict[str, Any]]:
             "max_w": i["maxReportWatts"],
             "state": str(i["lastReportWatts"]),
         }
+        | ({"last_report_time": _iso(i["lastReportDate"])} if i.get("lastReportDate") else {})
         for i in inverters
         if i.get("devType", 1) == 1
     }

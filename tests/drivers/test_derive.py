@@ -255,8 +255,18 @@ INVERTERS = (
 def test_zone_attributes_for_every_microinverter() -> None:
     zones = zones_attributes(INVERTERS, None)
     assert zones == {
-        "121823030072": {"last_w": 58, "max_w": 253, "state": "58"},
-        "121823035149": {"last_w": 56, "max_w": 254, "state": "56"},
+        "121823030072": {
+            "last_w": 58,
+            "max_w": 253,
+            "state": "58",
+            "last_report_time": "2024-08-06T17:56:25Z",
+        },
+        "121823035149": {
+            "last_w": 56,
+            "max_w": 254,
+            "state": "56",
+            "last_report_time": "2024-08-06T17:56:25Z",
+        },
     }
 
 

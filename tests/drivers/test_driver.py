@@ -50,7 +50,12 @@ async def test_connect_reports_who_the_gateway_is_and_polls_report_readings_and_
 
     assert sink.device["production_now_w"] == 13029
     assert sink.device["battery_soc_percent"] == 92.0
-    assert sink.zone(ROOF.id) == {"last_w": 307, "max_w": 319, "state": "307"}
+    assert sink.zone(ROOF.id) == {
+        "last_w": 307,
+        "max_w": 319,
+        "state": "307",
+        "last_report_time": "2023-08-18T19:10:44Z",
+    }
     assert transport.stats.check_jwt == 1
     assert transport.closed
 

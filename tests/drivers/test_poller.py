@@ -78,7 +78,14 @@ async def test_the_inverter_list_is_read_every_five_minutes_and_only_for_zones()
         zones.append((await poller.cycle()).zones)
     assert transport.requests["/api/v1/production/inverters"] == 2  # at 0 and at 5 minutes
     assert [z is not None for z in zones] == [True, False, False, False, False, True, False]
-    assert zones[0] == {"202314072546": {"last_w": 307, "max_w": 319, "state": "307"}}
+    assert zones[0] == {
+        "202314072546": {
+            "last_w": 307,
+            "max_w": 319,
+            "state": "307",
+            "last_report_time": "2023-08-18T19:10:44Z",
+        }
+    }
 
 
 async def test_zones_added_meanwhile_are_filled_from_the_last_list() -> None:

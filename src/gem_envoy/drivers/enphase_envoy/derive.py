@@ -256,12 +256,18 @@ def microinverters(inverters: tuple[Inverter, ...]) -> tuple[Inverter, ...]:
 
 
 def zone_attributes(inverter: Inverter) -> Attributes:
-    return {
+    attrs: Attributes = {
         "last_w": inverter.last_report_watts,
         "max_w": inverter.max_report_watts,
         # The product table types `state` as a string mirroring last_w, for widgets.
         "state": str(inverter.last_report_watts),
     }
+    # When the inverter itself last reported: last_w is that report's, up to 5 minutes old
+    # (more when the inverter stopped reporting), whatever the poll that carried it.
+    stamp = _iso(inverter.last_report_date)
+    if stamp:
+        attrs["last_report_time"] = stamp
+    return attrs
 
 
 def zones_attributes(

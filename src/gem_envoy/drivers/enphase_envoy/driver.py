@@ -138,6 +138,7 @@ ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage.", "W"),
     AttributeSpec("max_w", "int", "Inverter's lifetime max wattage.", unit="W"),
     AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
+    AttributeSpec("last_report_time", "str", "ISO timestamp of the inverter's own last report."),
 )
 
 

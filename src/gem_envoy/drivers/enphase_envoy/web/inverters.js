@@ -1,22 +1,32 @@
 // Every inverter (zone) of the device: a compact array of tiles that shows at a glance which
 // panel under-produces, and a sortable table of the same figures.
 //
-// Panels differ in size, so a panel is judged against its own best report (max_w): its
-// "yield" is last_w / max_w, and it under-produces when its yield is well below the array's
-// median yield. At night (the array's median output under NIGHT_W) nobody is judged.
+// How a panel is judged (daylight from the plant's production, yield against its peers,
+// reports that lag or stopped) is panels.js; this module draws it. Each inverter shows when it
+// last reported itself, since its figures are that report's, not the last poll's.
 //
 // Admins also get the button that adds a zone per inverter from the gateway's own list.
 
 import { api } from "/js/api.js";
 import { fill, h, setValue } from "/js/dom.js";
-import { isNum, power } from "/js/format.js";
+import { ago, clock, isNum, parseIso, power } from "/js/format.js";
 import { get, load, subscribe } from "/js/state.js";
+import { judge, REPORT_PERIOD_S } from "./panels.js";
 import { useStyle } from "./style.js";
 import { addInverterZones, describeOutcome } from "./zonesync.js";
 
-const NIGHT_W = 20;
-const UNDER = 0.8; // below 80 % of the array's median yield: under-producing
-const LOW = 0.9; // below 90 %: low
+const AGE_TICK_MS = 15000; // report ages are shown in minutes: redraw them this often
+
+const WORDS = {
+  under: "under-producing",
+  low: "low",
+  ok: "normal",
+  idle: "no sun",
+  none: "no report yet",
+  silent: "stopped reporting",
+  waiting: "waiting for its next report",
+  unrated: "not compared",
+};
 
 const COLUMNS = [
   { key: "name", label: "Inverter", text: true },
@@ -25,6 +35,7 @@ const COLUMNS = [
   { key: "max_w", label: "Best", n: true },
   { key: "yield", label: "Now / best", n: true },
   { key: "relative", label: "Vs. array", n: true },
+  { key: "reportMs", label: "Reported", n: true },
 ];
 
 export function mount(root, ctx) {
@@ -72,65 +83,66 @@ export function mount(root, ctx) {
     render();
   }
 
+  function plantW() {
+    const v = get("device", device.id).values.production_now_w;
+    return isNum(v) ? v : null;
+  }
+
   function rows() {
     const list = zones.map((z) => {
       const v = get("zone", z.id).values;
-      const last = isNum(v.last_w) ? v.last_w : null;
-      const best = isNum(v.max_w) ? v.max_w : null;
       return {
         zone: z,
         name: z.name,
         address: z.address,
-        last_w: last,
-        max_w: best,
-        yield: last !== null && best ? last / best : null,
+        last_w: isNum(v.last_w) ? v.last_w : null,
+        max_w: isNum(v.max_w) ? v.max_w : null,
+        reportMs: parseIso(v.last_report_time),
       };
     });
-    const reporting = list.filter((r) => r.last_w !== null);
-    const medianW = median(reporting.map((r) => r.last_w));
-    const medianYield = median(list.map((r) => r.yield).filter((y) => y !== null));
-    const daylight = medianW !== null && medianW >= NIGHT_W && medianYield > 0;
-    for (const r of list) {
-      r.relative = daylight && r.yield !== null ? r.yield / medianYield : null;
-      r.status =
-        r.last_w === null
-          ? "none"
-          : !daylight
-            ? "idle"
-            : r.relative < UNDER
-              ? "under"
-              : r.relative < LOW
-                ? "low"
-                : "ok";
-    }
-    return list;
+    const verdict = judge(list, plantW());
+    for (const [index, r] of list.entries()) Object.assign(r, verdict.panels[index]);
+    return { list, verdict };
   }
 
   function render() {
-    const list = rows();
+    const { list, verdict } = rows();
     const total = list.reduce((sum, r) => sum + (r.last_w || 0), 0);
-    const under = list.filter((r) => r.status === "under").length;
-    const low = list.filter((r) => r.status === "low").length;
-    const parts = [`${list.length} inverters`, `${power(total)} now`];
-    if (under) parts.push(`${under} under-producing`);
+    const counted = (status) => list.filter((r) => r.status === status);
+    const under = counted("under");
+    const silent = counted("silent");
+    const low = counted("low").length;
+    const parts = [`${list.length} inverters`, `${power(total)} in their last reports`];
+    if (plantW() !== null) parts.push(`plant ${power(plantW())} now`);
+    if (under.length) parts.push(`${under.length} under-producing`);
     if (low) parts.push(`${low} low`);
-    if (list.length && list.every((r) => r.status === "idle" || r.status === "none"))
-      parts.push("no sun: nothing to compare");
+    if (silent.length) parts.push(`${silent.length} stopped reporting`);
+    if (list.length && !verdict.daylight) parts.push("no sun: nothing to compare");
     summary.textContent = parts.join(" · ");
-    const names = list.filter((r) => r.status === "under").map((r) => r.name);
-    notice.hidden = !names.length;
-    notice.textContent = names.length
-      ? `${names.join(", ")} ${names.length === 1 ? "produces" : "produce"} well below the rest of the ` +
-        "array for its size. Shade, dirt or a fault are the usual causes: worth a look if it lasts for days."
-      : "";
+    notice.hidden = !(under.length || silent.length || verdict.lagging);
+    notice.textContent = [
+      verdict.lagging
+        ? `The inverters report every ${REPORT_PERIOD_S / 60} minutes: their last reports add up ` +
+          `to ${power(total)} while the plant makes ${power(plantW())} now, so nobody is ` +
+          "judged until their next reports arrive."
+        : "",
+      under.length
+        ? `${names(under)} ${under.length === 1 ? "produces" : "produce"} well below the rest of ` +
+          "the array for its size. Shade, dirt or a fault are the usual causes: worth a look if " +
+          "it lasts for days."
+        : "",
+      silent.length
+        ? `${names(silent)} stopped reporting: ${silent.length === 1 ? "its" : "their"} last ` +
+          `report is ${minutes(Math.max(...silent.map((r) => r.silentS)))} older than the ` +
+          "others'. A fault, or lost contact with the gateway (power line), are the usual causes."
+        : "",
+    ]
+      .filter(Boolean)
+      .join(" ");
 
     // Tiles stay in name order, as the panels are numbered on the roof plan.
     const byName = [...list].sort((a, b) => compareText(a.name, b.name));
-    const top = Math.max(1, ...list.map((r) => r.last_w || 0));
-    fill(
-      array,
-      byName.map((r) => tile(r, top)),
-    );
+    fill(array, byName.map(tile));
 
     const sorted = [...list].sort((a, b) => compare(a, b, sort));
     fill(tbody, sorted.map(row));
@@ -188,6 +200,8 @@ export function mount(root, ctx) {
           ),
           h("span", {}, h("span", { class: "sw low" }), "low (under 90 % of the array)"),
           h("span", {}, h("span", { class: "sw under" }), "under-producing (under 80 %)"),
+          h("span", {}, h("span", { class: "sw silent" }), "stopped reporting"),
+          h("span", {}, `inverters report every ${REPORT_PERIOD_S / 60} minutes`),
         ),
       ),
       h(
@@ -204,8 +218,11 @@ export function mount(root, ctx) {
 
   const ids = new Set(); // the zones shown here, whose changes redraw the page
   const unsubscribe = subscribe((type, id) => {
-    if (type === "zone" && ids.has(id)) scheduleRender();
+    if ((type === "zone" && ids.has(id)) || (type === "device" && id === device.id))
+      scheduleRender();
   });
+  const ticking = setInterval(() => zones.length && scheduleRender(), AGE_TICK_MS);
+  load("device", device.id).catch(() => {}); // the plant's production, for daylight
   // A poll reports every zone at once: draw once for the lot.
   let pending = false;
   function scheduleRender() {
@@ -217,8 +234,14 @@ export function mount(root, ctx) {
     });
   }
   start();
-  return unsubscribe;
+  return () => {
+    clearInterval(ticking);
+    unsubscribe();
+  };
 }
+
+const names = (list) => list.map((r) => r.name).join(", ");
+const minutes = (s) => `${Math.round(s / 60)} min`;
 
 /** The admin's button that adds the missing zones from the gateway's inverter list. */
 function zoneTools(device, reload) {
@@ -259,24 +282,24 @@ function zoneTools(device, reload) {
   );
 }
 
-function tile(r, top) {
+function tile(r) {
   const ratio = r.relative === null ? "" : `${Math.round(r.relative * 100)} %`;
-  const words = { under: "under-producing", low: "low", ok: "normal", idle: "no sun", none: "no report yet" }[
-    r.status
-  ];
+  const words = WORDS[r.status];
+  const reported = r.reportMs === null ? "" : `, reported ${ago(r.reportMs)}`;
   const el = h(
     "div",
     {
       class: "panel",
       role: "listitem",
       dataset: { status: r.status, zone: r.zone.id },
-      title: `${r.name} (${r.address}): ${power(r.last_w)} now, best ${power(r.max_w)}; ${words}`,
-      "aria-label": `${r.name}: ${power(r.last_w)}, ${words}`,
+      title: `${r.name} (${r.address}): ${power(r.last_w)}${reported}, best ${power(r.max_w)}; ${words}`,
+      "aria-label": `${r.name}: ${power(r.last_w)}${reported}, ${words}`,
       style: { "--level": String(r.yield === null ? 0 : Math.min(1, r.yield)) },
     },
     h("span", { class: "pname" }, r.name),
     h("span", { class: "pw", dataset: { attr: "last_w" } }, power(r.last_w)),
-    h("span", { class: "pratio" }, ratio || words),
+    h("span", { class: "pratio" }, ratio && r.status !== "silent" ? ratio : words),
+    h("span", { class: "page", dataset: { attr: "last_report_time" } }, ago(r.reportMs)),
   );
   setValue(el.querySelector(".pw"), power(r.last_w), r.last_w);
   return el;
@@ -304,14 +327,13 @@ function row(r) {
         : h("span", { class: "bar", style: { "--level": String(Math.min(1, r.yield)) } }, h("span")),
     ),
     h("td", { class: "n" }, r.relative === null ? "—" : `${Math.round(r.relative * 100)} %`),
+    h(
+      "td",
+      { class: "n", dataset: { attr: "last_report_time" }, title: r.reportMs ? clock(r.reportMs) : "" },
+      ago(r.reportMs),
+      r.status === "silent" ? h("span", { class: "visually-hidden" }, ", stopped reporting") : null,
+    ),
   );
-}
-
-function median(values) {
-  if (!values.length) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
 }
 
 // "Inverter 2" before "Inverter 10".
