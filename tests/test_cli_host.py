@@ -120,3 +120,13 @@ def test_console_runs_awaited_commands_like_gem(db: Path) -> None:
     # The device is unreachable, or the action unknown: either way one line, not a traceback.
     assert "error:" in result.stdout
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_zone_add_warns_of_a_serial_the_device_does_not_list(db: Path) -> None:
+    # As the driver reports it after reading the inverter list.
+    ok(run(db, "device", "add", "envoy", "ip=127.0.0.1", "inverter_serials=111,222"))
+    known = run(db, "zone", "add", "envoy", "roof-1", "111")
+    assert ok(known) and known.stderr == ""
+    unknown = run(db, "zone", "add", "envoy", "roof-2", "333")
+    assert ok(unknown) == {"id": 2, "device": 1, "name": "roof-2", "address": "333"}
+    assert "warning: inverter 333 is not in the gateway's inverter list" in unknown.stderr

@@ -233,3 +233,23 @@ async def test_zones_added_to_a_running_device_get_values_at_once(
         await h.supervisor.reload(device_id)
         # Not five minutes (the inverter list's own pace): the list already read is reused.
         await eventually(functools.partial(_zones_written, h, count), timeout_s=5)
+
+
+async def test_a_zone_for_a_serial_the_gateway_does_not_list_is_flagged(
+    host: tuple[Host, str], sim: SimProcess
+) -> None:
+    h, _ = host
+    device_id = await add_envoy(h, sim)
+    serial = polled_serials(sim)[0]
+    await h.devices.add_zone(device_id, "roof-1", serial)
+    await eventually(lambda: _has(h, device_id, "inverter_serials"))
+    # At add time, from the list the device last reported: a warning, the zone added anyway.
+    assert await h.devices.zone_address_warning(device_id, serial) is None
+    warning = await h.devices.zone_address_warning(device_id, "999999999999")
+    assert warning == "inverter 999999999999 is not in the gateway's inverter list"
+    zone = await h.devices.add_zone(device_id, "roof-x", "999999999999")
+
+    async def flagged() -> bool:
+        return (await attributes(h, "zone", zone.id)).get("last_error") == warning
+
+    await eventually(flagged, timeout_s=5)  # at the next list: the one already read

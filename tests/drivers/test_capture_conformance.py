@@ -193,6 +193,8 @@ async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> No
     telemetry = {k: v for k, v in device.items() if k not in IDENTITY}
     expected = expected_production(pj, v1) | expected_consumption(pj)
     expected |= expected_battery(folder, pj)
+    if raw(folder, "api_v1_production_inverters") is not None:  # what new zones are checked against
+        expected["inverter_serials"] = ",".join(expected_zones(folder))
     assert telemetry == expected
     assert polled["zones"] == expected_zones(folder)
     assert device["token_type"] == "installer"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import sys
 
 from gem_envoy.cli.output import print_json
 from gem_envoy.cli.parsing import TOKEN_ENV, UsageError, parse_pairs, read_token
@@ -37,7 +38,13 @@ def _print_masked(result: object, target: Target) -> None:
 
 def cmd_poll(args: argparse.Namespace) -> int:
     target = _target(args)
-    _print_masked(asyncio.run(poll_once(target, args.zones)), target)
+    polled, unknown = asyncio.run(poll_once(target, args.zones))
+    _print_masked(polled, target)
+    if unknown:  # said, not failed: the rest of the answer holds
+        print(
+            f"unknown serial(s), not in the gateway's inverter list: {', '.join(unknown)}",
+            file=sys.stderr,
+        )
     return 0
 
 

@@ -11,6 +11,7 @@ import argparse
 import asyncio
 import getpass
 import os
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -105,6 +106,9 @@ async def _device_rm(args: argparse.Namespace, devices: DeviceService) -> object
 
 async def _zone_add(args: argparse.Namespace, devices: DeviceService) -> object:
     zone = await devices.add_zone(args.device, args.name, args.address)
+    warning = await devices.zone_address_warning(zone.device, zone.address)
+    if warning:
+        print(f"warning: {warning}", file=sys.stderr)
     return {"id": zone.id, "device": zone.device, "name": zone.name, "address": zone.address}
 
 

@@ -229,6 +229,16 @@ class Driver(ABC):
         raise CommandRefused(f"unknown command {action!r}; the commands are: {names}")
 
     @classmethod
+    def zone_address_warning(
+        cls, address: str, device_attributes: Mapping[str, AttributeValue]
+    ) -> str | None:
+        """Why a zone at `address` is likely to stay empty, judged from what the device last
+        reported (`device_attributes`); None when it looks fine or the driver cannot tell.
+        A warning only: the zone is added all the same."""
+        del address, device_attributes
+        return None
+
+    @classmethod
     def check_attributes(cls, values: Mapping[str, AttributeValue]) -> None:
         """Refuse user-set attribute values the driver could never use, before they are
         stored: raise ValueError with a message naming the attribute. The default checks

@@ -101,6 +101,17 @@ class DeviceService:
         await self._changed(device.id)
         return zone
 
+    async def zone_address_warning(self, device_ref: int | str, address: str) -> str | None:
+        """The device's driver's word on a zone address (an inverter the device does not
+        list, say), from the attributes the device last reported."""
+        device = await self.store.get_device(device_ref)
+        driver = self.drivers.get(device.driver)
+        if driver is None or not address.strip():
+            return None
+        attributes = await self.store.get_attributes("device", device.id)
+        values = {name: a.value for name, a in attributes.items()}
+        return driver.zone_address_warning(address.strip(), values)
+
     async def add_zones(self, device_ref: int | str, zones: Sequence[tuple[str, str]]) -> int:
         """Add several (name, address) zones, then reload the device once; returns how
         many were added. Stops at the first refused zone, keeping those added before it."""

@@ -280,6 +280,17 @@ def zones_attributes(
     return {s: zone_attributes(by_serial[s]) for s in wanted if s in by_serial}
 
 
+def unknown_serials(inverters: tuple[Inverter, ...], addresses: list[str]) -> list[str]:
+    """The zone addresses that no microinverter of the list has."""
+    known = {inv.serial for inv in microinverters(inverters)}
+    return [a for a in addresses if a not in known]
+
+
+def not_listed(serial: str) -> str:
+    """The zone's `last_error` when its serial is not in the gateway's inverter list."""
+    return f"inverter {serial} is not in the gateway's inverter list"
+
+
 def token_attributes(claims: TokenClaims) -> Attributes:
     """`token_type` and `token_expires_at`, from the token's own claims."""
     attrs: Attributes = {}

@@ -11,7 +11,7 @@ from pathlib import Path
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
-from gem_envoy.drivers.enphase_envoy.derive import Attributes, token_attributes
+from gem_envoy.drivers.enphase_envoy.derive import Attributes, not_listed, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
 from gem_envoy.drivers.enphase_envoy.lan import AddressFollower, candidates
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
@@ -76,6 +76,12 @@ RUNTIME = (
     _reading("net_power_w", "int", "Net power; positive = export, negative = import.", "W"),
     _reading("inverter_count", "int", "Active microinverters reporting."),
     AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
+    AttributeSpec(
+        "inverter_serials",
+        "str",
+        "Microinverter serials of the last inverter list, comma-separated (read while zones "
+        "exist): what a new zone's serial is checked against.",
+    ),
     _reading("battery_now_w", "int", "Encharge power. Positive = discharging.", "W"),
     _reading("battery_soc_percent", "float", "Encharge state-of-charge %.", "%"),
     _reading("battery_capacity_wh", "int", "Encharge stored energy.", "Wh"),
@@ -138,6 +144,7 @@ ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage.", "W"),
     AttributeSpec("max_w", "int", "Inverter's lifetime max wattage.", unit="W"),
     AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
+    AttributeSpec("last_error", "str", "Set while the zone's serial is not in the inverter list."),
     AttributeSpec("last_report_time", "str", "ISO timestamp of the inverter's own last report."),
 )
 
@@ -199,6 +206,15 @@ class EnphaseEnvoyDriver(Driver):
     @classmethod
     def commands(cls) -> tuple[CommandSpec, ...]:
         return table.COMMANDS
+
+    @classmethod
+    def zone_address_warning(
+        cls, address: str, device_attributes: Mapping[str, AttributeValue]
+    ) -> str | None:
+        listed = device_attributes.get("inverter_serials")
+        if not isinstance(listed, str) or address in listed.split(","):
+            return None  # no list known yet: the next list tells (the zone's last_error)
+        return not_listed(address)
 
     @classmethod
     def web(cls) -> DriverWeb | None:
@@ -516,8 +532,11 @@ class EnphaseEnvoyDriver(Driver):
         return [z.address.strip() for z in self.config.zones if z.address.strip()]
 
     async def _report_zones(self, zones: dict[str, Attributes]) -> None:
+        unknown = set(self._poller.unknown_zone_addresses() if self._poller else ())
         for zone in self.config.zones:
             values: dict[str, AttributeValue | None] = dict(zones.get(zone.address.strip(), {}))
+            if zone.address.strip() in unknown:
+                values["last_error"] = not_listed(zone.address.strip())
             shown = self._zones_shown.get(zone.id, frozenset())
             values.update(dict.fromkeys(shown - values.keys()))  # absent now
             self._zones_shown[zone.id] = frozenset(k for k, v in values.items() if v is not None)

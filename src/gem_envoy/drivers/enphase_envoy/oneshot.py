@@ -42,8 +42,9 @@ def identity_attributes(client: EnvoyClient, poller: GatewayPoller) -> dict[str,
     return attrs
 
 
-async def poll_once(target: Target, zones: str | None) -> dict[str, object]:
-    """`{"device": {...}, "zones": {serial: {...}}}` from one complete poll cycle."""
+async def poll_once(target: Target, zones: str | None) -> tuple[dict[str, object], list[str]]:
+    """`{"device": {...}, "zones": {serial: {...}}}` from one complete poll cycle, and the
+    listed zone serials that the gateway's inverter list does not have."""
     client = target.client()
     try:
         poller = GatewayPoller(
@@ -54,7 +55,7 @@ async def poll_once(target: Target, zones: str | None) -> dict[str, object]:
         await poller.connect()
         result = await poller.cycle()
         device = identity_attributes(client, poller) | dict(result.device)
-        return {"device": device, "zones": result.zones or {}}
+        return {"device": device, "zones": result.zones or {}}, poller.unknown_zone_addresses()
     finally:
         await client.close()
 

@@ -22,6 +22,8 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     Readings,
     device_attributes,
     has_encharge,
+    microinverters,
+    unknown_serials,
     zones_attributes,
 )
 from gem_envoy.drivers.enphase_envoy.storage import StorageControl
@@ -139,8 +141,21 @@ class GatewayPoller:
             Readings(production=production, v1=await self._v1_if_needed(production, now))
         )
         zones = await self._zones_if_due(now)
-        device = device_attributes(readings) | self.storage.attributes()
+        device = device_attributes(readings) | self.storage.attributes() | self._serials()
         return CycleResult(device, zones, tuple(self._notes))
+
+    def _serials(self) -> Attributes:
+        # What a zone added later is checked against (`zone_address_warning`).
+        if self.inverters is None:
+            return {}
+        return {"inverter_serials": ",".join(i.serial for i in microinverters(self.inverters))}
+
+    def unknown_zone_addresses(self) -> list[str]:
+        """The listed zone addresses the last inverter list does not have; none without a
+        list (not read yet, or set aside)."""
+        if self.inverters is None or self.all_zones or not self.zone_addresses:
+            return []
+        return unknown_serials(self.inverters, self.zone_addresses)
 
     async def _v1_if_needed(self, report: ProductionReport, now: float) -> V1Production | None:
         """`/api/v1/production`, only where no production CT gives today's energy, and at
