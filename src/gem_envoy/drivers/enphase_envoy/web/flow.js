@@ -1,5 +1,7 @@
-// The power-flow picture: solar, home, grid and battery around a hub, with animated lines
-// showing which way power moves. Values come from the device attributes:
+// The power-flow picture: solar, home, grid and battery around a hub. Which way power moves
+// is drawn twice: an arrowhead on each active line (it stays when motion is reduced), and dots
+// moving along it (solar.css stops them for prefers-reduced-motion). The <title> says it all
+// in words for screen readers. Values come from the device attributes:
 //   production_now_w   solar -> hub
 //   consumption_now_w  hub -> home
 //   net_power_w        positive = export (hub -> grid), negative = import (grid -> hub)
@@ -88,7 +90,14 @@ function build(layout) {
     const x2 = HUB.x - (dx / len) * 14;
     const y2 = HUB.y - (dy / len) * 14;
     const line = s("path", { class: `line ${key}`, d: `M${x1} ${y1}L${x2} ${y2}` });
-    lines.append(line);
+    // The arrowhead sits mid-line, its tip at local (4, 0), pointing node -> hub until
+    // update() turns it round; hidden while the line is idle.
+    const arrow = s(
+      "g",
+      { class: `arrow ${key}`, dataset: { x: (x1 + x2) / 2, y: (y1 + y2) / 2, angle: (Math.atan2(dy, dx) * 180) / Math.PI } },
+      s("path", { d: "M-5 -6L4 0L-5 6" }),
+    );
+    lines.append(line, arrow);
 
     const group = s("g", { class: `node ${key}` });
     group.append(s("circle", { class: `node-ring ${key}`, cx: node.x, cy: node.y, r: R }));
@@ -117,7 +126,7 @@ function build(layout) {
     const texts = textBlock(node, R, LABELS[key]);
     for (const t of Object.values(texts)) group.append(t);
     nodes.append(group);
-    parts[key] = { line, group, ...texts };
+    parts[key] = { line, arrow, group, ...texts };
   }
   const hub = s("circle", { class: "hub", cx: HUB.x, cy: HUB.y, r: 12 });
   const title = s("title", { id: "flow-title" }, "Power flow");
@@ -148,10 +157,15 @@ function textBlock(node, R, label) {
   };
 }
 
-function setLine(line, watts, outward) {
+/** A line's state: idle, or active toward the hub, or (outward) from the hub to its node. */
+function setLine({ line, arrow }, watts, outward) {
   const active = isNum(watts) && Math.abs(watts) >= IDLE_W;
   line.classList.toggle("active", active);
   line.classList.toggle("reverse", active && outward);
+  arrow.classList.toggle("active", active);
+  arrow.dataset.direction = !active ? "" : outward ? "from-hub" : "to-hub";
+  const { x, y, angle } = arrow.dataset;
+  arrow.setAttribute("transform", `translate(${x} ${y}) rotate(${Number(angle) + (outward ? 180 : 0)})`);
 }
 
 function update(parts, title, v) {
@@ -164,12 +178,12 @@ function update(parts, title, v) {
   setValue(parts.solar.value, power(solar), solar);
   parts.solar.value.dataset.attr = "production_now_w";
   parts.solar.detail.textContent = !isNum(solar) ? "" : solar >= IDLE_W ? "producing" : "not producing";
-  setLine(parts.solar.line, solar, false);
+  setLine(parts.solar, solar, false);
 
   setValue(parts.home.value, power(home), home);
   parts.home.value.dataset.attr = "consumption_now_w";
   parts.home.detail.textContent = isNum(home) ? "using" : "no consumption meter";
-  setLine(parts.home.line, home, true);
+  setLine(parts.home, home, true);
 
   setValue(parts.grid.value, power(isNum(net) ? Math.abs(net) : net), net);
   parts.grid.value.dataset.attr = "net_power_w";
@@ -181,10 +195,13 @@ function update(parts, title, v) {
         ? "importing"
         : "balanced";
   // Exporting: power leaves the hub for the grid.
-  setLine(parts.grid.line, net, isNum(net) && net > 0);
+  setLine(parts.grid, net, isNum(net) && net > 0);
 
   parts.battery.group.style.setProperty("display", hasBattery ? "inline" : "none");
   parts.battery.line.style.setProperty("display", hasBattery ? "inline" : "none");
+  // Not "inline": the stylesheet shows the arrow only while its line is active.
+  if (hasBattery) parts.battery.arrow.style.removeProperty("display");
+  else parts.battery.arrow.style.setProperty("display", "none");
   if (hasBattery) {
     setValue(parts.battery.value, power(isNum(battery) ? Math.abs(battery) : battery), battery);
     parts.battery.value.dataset.attr = "battery_now_w";
@@ -194,7 +211,7 @@ function update(parts, title, v) {
     parts.battery.detail.dataset.attr = "battery_soc_percent";
     if (isNum(soc)) parts.battery.detail.dataset.raw = String(soc);
     // Charging: power leaves the hub for the battery.
-    setLine(parts.battery.line, battery, isNum(battery) && battery < 0);
+    setLine(parts.battery, battery, isNum(battery) && battery < 0);
     const level = isNum(soc) ? Math.max(0, Math.min(100, soc)) / 100 : 0;
     parts.socFill.rect.setAttribute("width", String(parts.socFill.full * level));
   }
