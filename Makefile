@@ -14,8 +14,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
+# The demo's address: `make run LISTEN=127.0.0.1:9090` (or 0.0.0.0:8080 for the LAN), and
+# its database (its key and admin password go beside it).
+LISTEN ?= 127.0.0.1:8080
+DEMO_DB ?= var/demo/gem-envoy.db
+
 run: install
-	$(BIN)/gem-envoy demo
+	$(BIN)/gem-envoy demo --listen $(LISTEN) --db $(DEMO_DB)
 
 test: install
 	$(BIN)/python -m pytest -q

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from pathlib import Path
 
+from gem_envoy.cli.demo_password import demo_password
 from gem_envoy.cli.parsing import parse_listen
 from gem_envoy.cli.serve_options import add_serve_options, serve_options
 from gem_envoy.drivers import DRIVERS
@@ -28,6 +29,7 @@ DEMO_DEVICE = "envoy"
 DRIVER = "enphase_envoy"
 DEMO_INTERVAL_MS = 10_000
 TOKEN_LIFETIME_S = 365 * 24 * 3600
+CERTIFICATE_PIN = ("certificate_sha256", "certificate_expires_at", "certificate_pending_sha256")
 
 
 async def point_device_at(devices: DeviceService, sim: SimServer) -> int:
@@ -44,12 +46,17 @@ async def point_device_at(devices: DeviceService, sim: SimServer) -> int:
         label = "Demo IQ Gateway (simulated)"
         device = await devices.create(DEMO_DEVICE, DRIVER, label=label, attributes=values)
         return device.id
+    # Each run's simulator has a certificate of its own: trusting it is the demo's to do,
+    # as a person would accept a replaced gateway.
+    forgotten = dict.fromkeys(CERTIFICATE_PIN)
+    await devices.store.set_attributes("device", device.id, forgotten)
     await devices.update(device.id, attributes=values)
     return device.id
 
 
-async def add_inverter_zones(host: Host, device_id: int) -> int:
-    """One zone per microinverter, from the driver's own get_inverters command."""
+async def add_inverter_zones(host: Host, device_id: int) -> tuple[int, int]:
+    """One zone per microinverter, from the driver's own get_inverters command: how many
+    zones the device has, and how many of them were added now."""
     result = await host.supervisor.command(device_id, "get_inverters", {})
     serials = result.get("serials", []) if isinstance(result, dict) else []
     known = {z.address for z in await host.store.list_zones(device_id)}
@@ -58,7 +65,39 @@ async def add_inverter_zones(host: Host, device_id: int) -> int:
         for number, serial in enumerate(serials, start=1)
         if serial not in known
     ]
-    return await host.devices.add_zones(device_id, zones)
+    added = await host.devices.add_zones(device_id, zones)
+    return len(known) + added, added
+
+
+async def stored_lifetimes(devices: DeviceService) -> tuple[float, float]:
+    """The production and consumption lifetimes the demo device last reported (0 before
+    its first poll): the simulated plant goes on from them rather than restarting from the
+    same start values at every run, which the driver would take for a gateway reboot."""
+    try:
+        device = await devices.store.get_device(DEMO_DEVICE)
+    except NotFoundError:
+        return 0.0, 0.0
+    stored = await devices.store.get_attributes("device", device.id)
+
+    def value(name: str) -> float:
+        found = stored[name].value if name in stored else None
+        is_number = isinstance(found, int | float) and not isinstance(found, bool)
+        return float(found) if is_number else 0.0  # type: ignore[arg-type]
+
+    return value("production_lifetime_wh"), value("consumption_lifetime_wh")
+
+
+async def start_plant(devices: DeviceService) -> SimServer:
+    """The simulated gateway, its counters going on from the last run's."""
+    production, consumption = await stored_lifetimes(devices)
+    options = SimOptions(
+        inverters=12,
+        cts=True,
+        battery=True,
+        production_at_least_wh=production,
+        consumption_at_least_wh=consumption,
+    )
+    return await start_simulator(options)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -68,20 +107,27 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def run_demo(db: str, listen: str, options: ServeOptions) -> None:
     listen_host, listen_port = parse_listen(listen)
-    sim = await start_simulator(SimOptions(inverters=12, cts=True, battery=True))
+    setup = await Host.open(Path(db), DRIVERS, polling=False)
     try:
-        setup = await Host.open(Path(db), DRIVERS, polling=False)
+        password = await ensure_admin(
+            setup.store, reset=True, password=demo_password(Path(db).parent)
+        )
+        sim = await start_plant(setup.devices)
         try:
-            password = await ensure_admin(setup.store, reset=True)
             device_id = await point_device_at(setup.devices, sim)
-        finally:
-            await setup.close()
+        except BaseException:
+            await sim.close()
+            raise
+    finally:
+        await setup.close()
+    try:
 
         async def announce(host: Host, port: int) -> None:
-            zones = await add_inverter_zones(host, device_id)
+            zones, added = await add_inverter_zones(host, device_id)
             print(f"simulated gateway on {sim.url} (serial {sim.serial})")
             print(f"device {DEMO_DEVICE!r} (id {device_id}) polls it every "
-                  f"{DEMO_INTERVAL_MS // 1000} s; {zones} zone(s) added")  # fmt: skip
+                  f"{DEMO_INTERVAL_MS // 1000} s; {zones} zone(s), one per inverter "
+                  f"({added} added now)")  # fmt: skip
             print(f"web page on http://{listen_host}:{port}/ - sign in as admin / {password}")
             print(f"REST API on http://{listen_host}:{port}/api/ (same users)")
             print("Ctrl-C to stop", flush=True)

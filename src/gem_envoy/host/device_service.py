@@ -102,7 +102,7 @@ class DeviceService:
         return zone
 
     async def zone_address_warning(self, device_ref: int | str, address: str) -> str | None:
-        """The device's driver's word on a zone address (an inverter the device does not
+        """The device's driver's word on a zone address (one the device does not
         list, say), from the attributes the device last reported."""
         device = await self.store.get_device(device_ref)
         driver = self.drivers.get(device.driver)

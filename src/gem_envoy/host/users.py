@@ -38,9 +38,11 @@ ADMIN_NAME = "admin"
 ADMIN_PASSWORD_ENV = "GEM_ENVOY_ADMIN_PASSWORD"
 
 
-async def ensure_admin(store: Store, *, reset: bool = False) -> str | None:
-    """The first start's user `admin` (role admin), with the password from
-    $GEM_ENVOY_ADMIN_PASSWORD or a new random one; returns that password when it set one.
+async def ensure_admin(
+    store: Store, *, reset: bool = False, password: str | None = None
+) -> str | None:
+    """The first start's user `admin` (role admin), with `password`, else the one from
+    $GEM_ENVOY_ADMIN_PASSWORD, else a new random one; returns that password when it set one.
 
     Without `reset`, a store that has users is left alone. With it (the demo), `admin` gets
     the password whether or not it exists."""
@@ -50,7 +52,7 @@ async def ensure_admin(store: Store, *, reset: bool = False) -> str | None:
     from gem_envoy.host.store import ValidationError  # here: the store imports this module
 
     chosen = os.environ.get(ADMIN_PASSWORD_ENV)
-    password = chosen or secrets.token_urlsafe(12)  # 16 characters
+    password = password or chosen or secrets.token_urlsafe(12)  # 16 characters
     try:
         if ADMIN_NAME in users:
             await store.set_password(ADMIN_NAME, password)

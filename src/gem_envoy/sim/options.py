@@ -51,6 +51,9 @@ class SimOptions:
     """A fault set as soon as the simulator listens (see `faults`)."""
     cloud: CloudOptions | None = None
     """Also serve Enphase's cloud (token minting) on a port of its own (see `cloud`)."""
+    production_at_least_wh: float = 0.0
+    consumption_at_least_wh: float = 0.0
+    """Lifetime counters start no lower: to go on from an earlier run (see `PlantConfig`)."""
 
     def plant_config(self) -> PlantConfig:
         return PlantConfig(
@@ -61,6 +64,8 @@ class SimOptions:
             battery_units=self.battery_units,
             utc_offset_s=self.resolved_utc_offset_s(),
             weak_inverter=self.weak_inverter,
+            production_at_least_wh=self.production_at_least_wh,
+            consumption_at_least_wh=self.consumption_at_least_wh,
         )
 
     def resolved_utc_offset_s(self) -> int:

@@ -49,6 +49,10 @@ class PlantConfig:
     """Index of an inverter that under-produces by ``weak_factor`` (a shaded or faulty panel)."""
     weak_factor: float = 0.6
     step_s: float = 30.0
+    production_at_least_wh: float = 0.0
+    consumption_at_least_wh: float = 0.0
+    """Lifetime counters start no lower than these: a plant that goes on from what an
+    earlier run reported (the demo's database) rather than looking like a rebooted one."""
 
 
 @dataclass(frozen=True)
@@ -143,6 +147,7 @@ class Plant:
         self.initial_counters = copy.deepcopy(self.counters)
         self.time = self.local_midnight(start_time)
         self.advance_to(start_time, step_s=REPORT_PERIOD_S)
+        self._continue_counters()
 
     # -- time ---------------------------------------------------------------------------
 
@@ -171,6 +176,18 @@ class Plant:
             if end >= midnight:
                 self._roll_day()
             self._refresh_reports(end)
+
+    def _continue_counters(self) -> None:
+        """Lift the lifetime counters to the configured floors, moving grid import and
+        export along so that production - export = consumption - import still holds."""
+        c = self.counters
+        produced = max(0.0, self.config.production_at_least_wh - c.production_wh)
+        consumed = max(0.0, self.config.consumption_at_least_wh - c.consumption_wh)
+        c.production_wh += produced
+        c.inverter_wh += produced
+        c.export_wh += produced
+        c.consumption_wh += consumed
+        c.import_wh += consumed
 
     def reboot(self, loss: float) -> None:
         """What a reboot does to the counters: every lifetime counter drops by the fraction
