@@ -72,13 +72,13 @@ def test_lifetime_counters_never_decrease_over_a_day() -> None:
 def test_a_plant_started_again_goes_on_from_the_counters_given() -> None:
     # The first run ends late one day; the next starts the morning after, from its values.
     first = at(Plant(PlantConfig(), NOON), MIDNIGHT + 23 * HOUR).snapshot().counters
-    floors = {
-        "production_at_least_wh": first.production_wh,
-        "consumption_at_least_wh": first.consumption_wh,
-    }
+    floors = PlantConfig(
+        production_at_least_wh=first.production_wh,
+        consumption_at_least_wh=first.consumption_wh,
+    )
     plain = Plant(PlantConfig(), MIDNIGHT + DAY_S + 7 * HOUR).counters
     assert plain.production_wh < first.production_wh  # what the demo's second run looked like
-    again = Plant(PlantConfig(**floors), MIDNIGHT + DAY_S + 7 * HOUR).counters
+    again = Plant(floors, MIDNIGHT + DAY_S + 7 * HOUR).counters
     assert again.production_wh >= first.production_wh
     assert again.consumption_wh >= first.consumption_wh
     balance = again.production_wh - again.export_wh - (again.consumption_wh - again.import_wh)
