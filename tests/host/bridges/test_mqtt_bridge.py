@@ -38,7 +38,7 @@ async def demo_device(host: Host, sim: SimServer) -> int:
     device_id = await point_device_at(host.devices, sim)
     await host.devices.update(device_id, attributes={"polling_interval": 5000})
     await eventually(lambda: _online(host, device_id), 30, "the device's first poll")
-    assert await add_inverter_zones(host, device_id) == 3
+    assert await add_inverter_zones(host, device_id) == (3, 3)
     return device_id
 
 
