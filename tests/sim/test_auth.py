@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+import jwt
 import pytest
 
 from gem_envoy.sim import SimServer, TokenIssuer
@@ -166,3 +167,11 @@ async def test_a_shared_issuer_tells_gateways_apart_by_aud(make_sim: MakeSim) ->
         assert (await http.get("/api/v1/production")).status_code == 200
     async with client(second, token) as http:
         assert (await http.get("/api/v1/production")).status_code == 401
+
+
+async def test_tokens_last_what_enphase_documents_by_default(sim: SimServer) -> None:
+    async with client(sim) as http:
+        for user, lifetime_s in (("installer", 12 * 3600), ("owner", 365 * 86400)):
+            token = (await http.post("/__sim/token", json={"user": user})).json()["token"]
+            claims = jwt.decode(token, options={"verify_signature": False})
+            assert claims["exp"] - claims["iat"] == lifetime_s, user

@@ -28,6 +28,9 @@ OWNER = "owner"
 INSTALLER = "installer"
 USER_TYPES = (OWNER, INSTALLER)
 SESSION_TTL_S = 600.0
+# What Enphase documents (its "token-based authentication" brief): owner tokens last a year,
+# installer tokens 12 hours. Tokens minted without a lifetime of their own get these.
+LIFETIME_S = {OWNER: 365 * 86_400, INSTALLER: 12 * 3600}
 _MAX_SESSIONS = 10_000
 
 

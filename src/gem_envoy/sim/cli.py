@@ -20,13 +20,12 @@ import signal
 import sys
 from pathlib import Path
 
+from .auth import LIFETIME_S
 from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
 from .mdns import Advertiser
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
 from .server import SimServer, start_simulator
-
-YEAR_S = 365 * 86_400
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -50,9 +49,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add(
         "--token-lifetime",
         type=int,
-        default=YEAR_S,
         metavar="SECONDS",
-        help="lifetime of the tokens written (default one year)",
+        help="lifetime of the tokens written (default as Enphase's: 12 hours for an "
+        "installer, a year for an owner)",
     )
     add(
         "--mdns",
@@ -169,7 +168,8 @@ async def _serve(options: SimOptions, args: argparse.Namespace) -> int:
 def _write_tokens(server: SimServer, args: argparse.Namespace) -> None:
     for path, user in ((args.token_file, "installer"), (args.owner_token_file, "owner")):
         if path is not None:
-            write_secret(path, server.mint_token(user, args.token_lifetime))
+            lifetime = args.token_lifetime or LIFETIME_S[user]
+            write_secret(path, server.mint_token(user, lifetime))
 
 
 def write_secret(path: Path, text: str) -> None:

@@ -32,11 +32,11 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import parse_qs
 
-from .auth import INSTALLER, OWNER, USER_TYPES, TokenIssuer
+from .auth import INSTALLER, LIFETIME_S, OWNER, USER_TYPES, TokenIssuer
 from .http import Exchange, Request, Response, error_response, json_response
 
-YEAR_S = 365 * 86_400
-INSTALLER_LIFETIME_S = 12 * 3600
+YEAR_S = LIFETIME_S[OWNER]
+INSTALLER_LIFETIME_S = LIFETIME_S[INSTALLER]
 SESSION_COOKIE = "_enlighten_4_session"
 
 

@@ -2,8 +2,8 @@
 
 - ``GET /__sim/stats`` -> the counters (see `stats`); ``POST /__sim/stats/reset`` zeroes them.
 - ``POST /__sim/token`` ``{"user": "owner"|"installer", "lifetime_s": 3600, "aud": "..."}``
-  -> ``{"token": "..."}``; ``lifetime_s`` may be negative (an expired token), ``aud`` defaults
-  to this gateway's serial.
+  -> ``{"token": "..."}``; ``lifetime_s`` may be negative (an expired token) and defaults to
+  Enphase's (12 hours for an installer, a year for an owner), ``aud`` to this gateway's serial.
 - ``GET /__sim/plant`` -> the plant now: powers, state of charge, the storage settings the
   batteries follow, overrides.
 - ``POST /__sim/plant`` ``{"sun": 0.8, "load_w": 2000, "inverter_scale": {"SERIAL": 0.5}}``
@@ -24,7 +24,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from .auth import USER_TYPES, GatewayAuth
+from .auth import LIFETIME_S, USER_TYPES, GatewayAuth
 from .cloud import Cloud
 from .faults import Fault, FaultError, FaultSwitch
 from .http import Exchange, Request, Response, error_response, json_response
@@ -104,10 +104,10 @@ class Control:
 
     def _token(self, body: Json) -> str:
         user = body.get("user", "installer")
-        lifetime = body.get("lifetime_s", 3600)
         aud = body.get("aud")
         if user not in USER_TYPES:
             raise BadRequest(f"user must be one of {USER_TYPES}")
+        lifetime = body.get("lifetime_s", LIFETIME_S[user])
         if not _is_number(lifetime):
             raise BadRequest("lifetime_s must be a number")
         if aud is not None and not isinstance(aud, str):
