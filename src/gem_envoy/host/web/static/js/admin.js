@@ -7,7 +7,7 @@
 
 import { api } from "./api.js";
 import { discoveryPanel } from "./discovery.js";
-import { add, fill, h } from "./dom.js";
+import { add, fill, h, labelCells } from "./dom.js";
 import { driverInfo, driverNames } from "./drivers.js";
 import { attributeField } from "./fields.js";
 import { get, load } from "./state.js";
@@ -44,7 +44,7 @@ function listPage(root, ctx) {
         { class: "table-wrap" },
         h(
           "table",
-          { id: "device-table" },
+          { id: "device-table", class: "cards" },
           h(
             "thead",
             {},
@@ -92,6 +92,7 @@ function listPage(root, ctx) {
           );
         }),
       );
+      labelCells(tbody.parentElement);
     } catch (err) {
       fill(tbody, h("tr", {}, h("td", { colspan: 6 }, h("span", { class: "alert" }, err.message))));
     }

@@ -34,6 +34,17 @@ export function s(tag, attrs, ...children) {
   return append(apply(document.createElementNS(SVG_NS, tag), attrs), children);
 }
 
+/** Gives each body cell of a table its column's heading as data-label, which a table drawn
+ * as cards on phones (app.css, table.cards) shows beside the value. */
+export function labelCells(table) {
+  const labels = [...table.querySelectorAll("thead th")].map((th) => th.textContent.trim());
+  for (const row of table.querySelectorAll("tbody tr")) {
+    [...row.cells].forEach((td, index) => {
+      if (td.colSpan === 1) td.dataset.label = labels[index] || "";
+    });
+  }
+}
+
 /** Appends children to `el`, skipping null, undefined and false (DOM append would print them). */
 export function add(el, ...children) {
   return append(el, children);

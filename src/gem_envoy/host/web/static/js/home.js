@@ -2,7 +2,7 @@
 // drivers bring no pages. It lists the devices with what the host itself records for every
 // one of them (online, last_error, last_poll_ms), whatever their driver.
 
-import { fill, h, setValue } from "./dom.js";
+import { fill, h, labelCells, setValue } from "./dom.js";
 import { ago, isNum } from "./format.js";
 import { get, load, subscribe } from "./state.js";
 
@@ -32,7 +32,7 @@ export function mount(root, ctx) {
         { class: "table-wrap" },
         h(
           "table",
-          { id: "status-table" },
+          { id: "status-table", class: "cards" },
           h(
             "thead",
             {},
@@ -49,6 +49,7 @@ export function mount(root, ctx) {
   );
   const rows = new Map(ctx.devices.map((d) => [d.id, statusRow(d)]));
   fill(tbody, [...rows.values()].map((r) => r.el));
+  labelCells(tbody.parentElement);
   const unsubscribe = subscribe((type, id) => {
     if (type === "device" && rows.has(id)) rows.get(id).render();
   });

@@ -4,7 +4,7 @@
 // driver's own pages may offer to add its zones for you.
 
 import { api } from "./api.js";
-import { fill, h, setValue } from "./dom.js";
+import { fill, h, labelCells, setValue } from "./dom.js";
 import { get, load, subscribe } from "./state.js";
 
 /** Returns {el, refresh(), unsubscribe()}; `info` is the driver's details, or null. */
@@ -41,7 +41,7 @@ export function zonesPanel(deviceId, info) {
       { class: "table-wrap" },
       h(
         "table",
-        { id: "zone-table" },
+        { id: "zone-table", class: "cards" },
         h(
           "thead",
           {},
@@ -92,6 +92,7 @@ export function zonesPanel(deviceId, info) {
           )
         : h("tr", {}, h("td", { colspan: readings.length + 3, class: "muted" }, "No zones yet.")),
     );
+    labelCells(tbody.parentElement);
   }
 
   function valueCell(zoneId, attr) {
