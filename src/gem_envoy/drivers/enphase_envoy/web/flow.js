@@ -25,16 +25,18 @@ const LAYOUTS = {
       battery: { x: 260, y: 318, text: "right" },
     },
   },
+  // Wide enough for the longest words beside a node ("discharging · 100 %", "no consumption
+  // meter") at a 360 px phone's width: an SVG clips what lies past its box.
   narrow: {
-    width: 340,
+    width: 360,
     height: 400,
     r: 30,
-    hub: { x: 170, y: 200 },
+    hub: { x: 160, y: 200 },
     nodes: {
-      solar: { x: 170, y: 50, text: "right" },
-      grid: { x: 56, y: 200, text: "below" },
-      home: { x: 284, y: 200, text: "below" },
-      battery: { x: 170, y: 345, text: "right" },
+      solar: { x: 160, y: 50, text: "right" },
+      grid: { x: 54, y: 200, text: "below" },
+      home: { x: 268, y: 200, text: "below" },
+      battery: { x: 160, y: 345, text: "right" },
     },
   },
 };
