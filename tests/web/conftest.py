@@ -239,6 +239,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "--battery", "--inverters", str(INVERTERS), "--weak-inverter", str(WEAK),
         # A frozen plant: the page and the API must agree exactly, poll after poll.
         "--speed", "0", "--utc-offset", str(offset),
+        # A year, not an installer token's 12 hours (the simulator's default): the page warns
+        # of a token that expires within 30 days, which only the tests that ask for it expect.
+        "--token-lifetime", str(365 * 86400),
     ]  # fmt: skip
     db = tmp / "host" / "gem.db"
     with (
