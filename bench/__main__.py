@@ -2,7 +2,8 @@
 
 - `python -m bench`: everything, as `make bench` does;
 - `python -m bench --quick --out X.json --doc X.md`: a tiny version (the smoke test);
-- `python -m bench --sections percycle --sides ours,pyenphase`: one section.
+- `python -m bench --sections percycle --sides ours,pyenphase`: one section;
+- `python -m bench --sections startup`: the command line's start-up alone.
 """
 
 from __future__ import annotations
@@ -15,20 +16,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import derive, fleet, machine, percycle, report, results
+from bench import derive, fleet, machine, percycle, report, results, startup
 from bench.protocol import ROOT
 
-SECTIONS = ("percycle", "fleet", "derive")
+SECTIONS = ("percycle", "fleet", "derive", "startup")
 FULL = {
     # 120 cycles at 5 s = 10 minutes of schedule: the 5-minute inverter list exactly twice.
     "percycle": percycle.CycleSettings(warmup=5, cycles=120, repeats=3),
     "fleet": fleet.FleetSettings(sizes=(100, 500, 1000, 2000), startup_s=10.0, window_s=60.0),
     "derive": {"cycles": 2000, "repeats": 3},
+    "startup": {"repeats": 3},
 }
 QUICK = {
     "percycle": percycle.CycleSettings(warmup=1, cycles=3, repeats=1),
     "fleet": fleet.FleetSettings(sizes=(5,), startup_s=2.0, window_s=8.0, settle_intervals=0),
     "derive": {"cycles": 50, "repeats": 1},
+    "startup": {"repeats": 1},
 }
 
 
@@ -81,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     percycle_results: dict[str, Any] = {}
     fleet_results: dict[str, Any] = {}
     derive_results: dict[str, Any] = {}
+    startup_results: dict[str, Any] = {}
     about = machine.describe()
     if "percycle" in sections:
         log("per poll cycle: gem-envoy vs pyenphase")
@@ -92,6 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         log("parse + derive")
         derive_results = derive.run(**chosen["derive"])
         log(f"  {derive_results['derive_cycles_per_second']:.0f} cycles/s")
+    if "startup" in sections:
+        log("command line start-up")
+        startup_results = startup.run(**chosen["startup"])
+        log(f"  gem-envoy --help: {startup_results['help_s']:.3f} s, "
+            f"device list: {startup_results['device_list_s']:.3f} s (median)")  # fmt: skip
     about["load_average_at_end"] = machine.load_average()
     doc = results.headline(percycle_results, fleet_results, derive_results)
     doc |= {
@@ -103,10 +112,12 @@ def main(argv: list[str] | None = None) -> int:
             "percycle": {**asdict(chosen["percycle"]), "profile_dir": None},
             "fleet": asdict(chosen["fleet"]),
             "derive": chosen["derive"],
+            "startup": chosen["startup"],
         },
         "percycle": percycle_results,
         "fleet_details": fleet_results,
         "derive": derive_results,
+        "startup": startup_results,
     }
     results.write(args.out, doc)
     report.write(args.doc, results.clean(doc))

@@ -154,6 +154,20 @@ def derive_lines(doc: dict[str, Any]) -> list[str]:
     ]
 
 
+def startup_lines(doc: dict[str, Any]) -> list[str]:
+    s = doc.get("startup")
+    if not s:
+        return []
+    return [
+        f"### Command line start-up (a fresh process, median of {s['repeats']})",
+        "",
+        "| `gem-envoy --help` s | `gem-envoy device list` s |",
+        "|---|---|",
+        f"| {_n(s['help_s'], 3)} | {_n(s['device_list_s'], 3)} |",
+        "",
+    ]
+
+
 def target_lines(doc: dict[str, Any]) -> list[str]:
     lines = ["### Targets", "", "| target | figure | met | margin |", "|---|---|---|---|"]
     for v in evaluate(doc):
@@ -170,6 +184,7 @@ def tables(doc: dict[str, Any]) -> str:
         *percycle_lines(doc),
         *fleet_lines(doc),
         *derive_lines(doc),
+        *startup_lines(doc),
         *target_lines(doc),
     ]
     return "\n".join(lines).rstrip() + "\n"

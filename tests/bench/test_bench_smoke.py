@@ -57,6 +57,9 @@ def test_every_section_runs_and_writes_json_and_tables(tmp_path: Path) -> None:
     assert number(data["check_jwt_per_run"]["ours"]) == 1
     assert number(data["tls_handshakes_per_100_cycles"]["ours"]) > 0
     assert number(data["check_jwt_per_100_cycles"]["ours"]) > 0
+    # The command line's start-up, timed as fresh processes (bench/startup.py).
+    assert number(data["startup"]["help_s"]) > 0 and number(data["startup"]["device_list_s"]) > 0
+    assert "gem-envoy --help" in doc
 
     fleet = data["fleet"]["5"]
     assert 0 < number(fleet["cpu_percent"]) < 400

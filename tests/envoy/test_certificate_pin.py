@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gem_envoy.envoy.certificate import CertificateChanged, CertificatePin, fingerprint
+from gem_envoy.envoy.certificate import CertificateChanged, fingerprint
+from gem_envoy.envoy.certificate_pin import CertificatePin
 from gem_envoy.envoy.paths import INFO
 from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.sim import SimOptions, start_simulator

@@ -10,12 +10,10 @@ import argparse
 import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
-from pathlib import Path
 
+from gem_envoy.cli.open_store import open_store
 from gem_envoy.cli.output import print_json
-from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.api_keys import KEY_ROLES, METRICS, key_digest, new_key
-from gem_envoy.host.service import Host
 from gem_envoy.host.store import Store
 
 DEFAULT_DB = "var/gem-envoy.db"
@@ -54,11 +52,11 @@ def _iso(epoch_s: float) -> str:
 
 
 async def _with_store(args: argparse.Namespace) -> object:
-    host = await Host.open(Path(args.db), DRIVERS, polling=False)
+    store = await open_store(args.db)
     try:
-        return await VERBS[args.action](args, host.store)
+        return await VERBS[args.action](args, store)
     finally:
-        await host.close()
+        await store.close()
 
 
 def cmd_apikey(args: argparse.Namespace) -> int:

@@ -11,17 +11,19 @@ import argparse
 import asyncio
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gem_envoy.cli.demo_password import demo_password
 from gem_envoy.cli.parsing import parse_listen
 from gem_envoy.cli.serve_options import add_serve_options, serve_options
-from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.device_service import DeviceService
-from gem_envoy.host.service import Host, ServeOptions, serve_until_stopped
 from gem_envoy.host.store import NotFoundError
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.host.users import ensure_admin
-from gem_envoy.sim import SimOptions, SimServer, start_simulator
+
+if TYPE_CHECKING:  # the simulator and the web stack are imported by the demo's run only
+    from gem_envoy.host.service import Host, ServeOptions
+    from gem_envoy.sim import SimServer
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ async def stored_lifetimes(devices: DeviceService) -> tuple[float, float]:
 async def start_plant(devices: DeviceService) -> SimServer:
     """The simulated gateway, its counters going on from the last run's."""
     production, consumption = await stored_lifetimes(devices)
+    from gem_envoy.sim import SimOptions, start_simulator
+
     options = SimOptions(
         inverters=12,
         cts=True,
@@ -107,6 +111,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def run_demo(db: str, listen: str, options: ServeOptions) -> None:
     listen_host, listen_port = parse_listen(listen)
+    from gem_envoy.drivers import DRIVERS
+    from gem_envoy.host.service import Host, serve_until_stopped
+
     setup = await Host.open(Path(db), DRIVERS, polling=False)
     try:
         password = await ensure_admin(

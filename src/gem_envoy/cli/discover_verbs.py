@@ -9,14 +9,17 @@ import sys
 
 from gem_envoy.cli.output import print_json
 from gem_envoy.cli.parsing import UsageError
-from gem_envoy.envoy.discovery import DEFAULT_TIMEOUT_S, browse
 
 MAX_TIMEOUT_S = 600.0
+# envoy.discovery's own default, not imported from there: zeroconf slows every start-up.
+DEFAULT_TIMEOUT_S = 5.0
 
 
 def cmd_discover(args: argparse.Namespace) -> int:
     if not 0 < args.timeout <= MAX_TIMEOUT_S:
         raise UsageError(f"--timeout must be between 0 and {MAX_TIMEOUT_S:g} seconds")
+    from gem_envoy.envoy.discovery import browse
+
     found = asyncio.run(browse(args.timeout))
     print_json(
         [

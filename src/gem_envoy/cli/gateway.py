@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from typing import TYPE_CHECKING
 
 from gem_envoy.cli.output import print_json
 from gem_envoy.cli.parsing import TOKEN_ENV, UsageError, parse_pairs, read_token
-from gem_envoy.drivers.enphase_envoy.oneshot import Target, command_once, poll_once
 from gem_envoy.host.redact import redact, secret_texts
+
+if TYPE_CHECKING:
+    from gem_envoy.drivers.enphase_envoy.oneshot import Target
 
 
 def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
@@ -24,6 +27,8 @@ def _add_gateway_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _target(args: argparse.Namespace) -> Target:
+    from gem_envoy.drivers.enphase_envoy.oneshot import Target  # the driver: only when used
+
     if not 0 < args.port < 65536:
         raise UsageError(f"--port must be between 1 and 65535, not {args.port}")
     if args.timeout_ms <= 0:
@@ -37,6 +42,8 @@ def _print_masked(result: object, target: Target) -> None:
 
 
 def cmd_poll(args: argparse.Namespace) -> int:
+    from gem_envoy.drivers.enphase_envoy.oneshot import poll_once
+
     target = _target(args)
     polled, unknown = asyncio.run(poll_once(target, args.zones))
     _print_masked(polled, target)
@@ -49,6 +56,8 @@ def cmd_poll(args: argparse.Namespace) -> int:
 
 
 def cmd_command(args: argparse.Namespace) -> int:
+    from gem_envoy.drivers.enphase_envoy.oneshot import command_once
+
     action_args = {name: str(value) for name, value in parse_pairs(args.args).items()}
     target = _target(args)
     _print_masked(asyncio.run(command_once(target, args.action, action_args)), target)

@@ -14,17 +14,19 @@ import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from gem_envoy.cli.open_store import open_store
 from gem_envoy.cli.output import print_json, shown
 from gem_envoy.cli.parsing import parse_listen, parse_pairs, typed_by_driver
 from gem_envoy.cli.serve_options import add_serve_options, serve_options
-from gem_envoy.drivers import DRIVERS
-from gem_envoy.host.console import Gem, run_console
 from gem_envoy.host.device_service import DeviceService
-from gem_envoy.host.service import Host, serve_until_stopped
 from gem_envoy.host.store import NotFoundError, Store
 from gem_envoy.host.supervisor import bump_generation
 from gem_envoy.host.users import ROLES, ensure_admin
+
+if TYPE_CHECKING:
+    from gem_envoy.host.service import Host
 
 DEFAULT_DB = "var/gem-envoy.db"
 DEFAULT_LISTEN = "127.0.0.1:8080"
@@ -35,23 +37,28 @@ StoreVerb = Callable[[argparse.Namespace, DeviceService], Awaitable[object]]
 
 async def with_devices(db: str, work: StoreVerb, args: argparse.Namespace) -> object:
     """Run `work` on the database's device service; a change bumps the generation."""
-    host = await Host.open(Path(db), DRIVERS, polling=False)
-    store = host.store
+    store = await open_store(db)
 
     async def changed(device_id: int) -> None:
         del device_id  # a running service reloads every device
         await bump_generation(store)
 
     try:
+        from gem_envoy.drivers import DRIVERS  # here: `--help` needs no driver
+
         return await work(args, DeviceService(store, DRIVERS, changed))
     finally:
-        await host.close()
+        await store.close()
 
 
 # -- run --------------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    # Imported here: the web stack is most of a start-up's time, and only `run` serves.
+    from gem_envoy.drivers import DRIVERS
+    from gem_envoy.host.service import serve_until_stopped
+
     listen_host, listen_port = parse_listen(args.listen)
     options = serve_options(args)
 
@@ -71,7 +78,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 async def _device_add(args: argparse.Namespace, devices: DeviceService) -> object:
-    values = parse_pairs(args.attributes, typed_by_driver(DRIVERS, args.driver))
+    values = parse_pairs(args.attributes, typed_by_driver(devices.drivers, args.driver))
     device = await devices.create(
         args.name, args.driver, label=args.label or "", elevated=args.elevated, attributes=values
     )
@@ -93,7 +100,7 @@ async def _device_list(args: argparse.Namespace, devices: DeviceService) -> obje
 
 async def _device_set(args: argparse.Namespace, devices: DeviceService) -> object:
     device = await devices.store.get_device(args.device)
-    values = parse_pairs(args.attributes, typed_by_driver(DRIVERS, device.driver))
+    values = parse_pairs(args.attributes, typed_by_driver(devices.drivers, device.driver))
     enabled = {"enable": True, "disable": False}.get(args.state or "")
     await devices.update(device.id, label=args.label, enabled=enabled, attributes=values)
     return {"id": device.id, "updated": sorted(values)}
@@ -182,6 +189,10 @@ def cmd_store_verb(args: argparse.Namespace) -> int:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
+    from gem_envoy.drivers import DRIVERS
+    from gem_envoy.host.console import Gem, run_console
+    from gem_envoy.host.service import Host
+
     loop = asyncio.new_event_loop()
     try:
         host = loop.run_until_complete(Host.open(Path(args.db), DRIVERS, polling=False))

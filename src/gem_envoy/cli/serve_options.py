@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+from typing import TYPE_CHECKING
 
 from gem_envoy.cli.mqtt_options import add_mqtt_options, mqtt_options
 from gem_envoy.cli.parsing import UsageError
-from gem_envoy.host.api.allowed_hosts import host_name
-from gem_envoy.host.service import ServeOptions
+
+if TYPE_CHECKING:
+    from gem_envoy.host.service import ServeOptions
 
 
 def add_serve_options(parser: argparse.ArgumentParser) -> None:
@@ -30,6 +32,10 @@ def add_serve_options(parser: argparse.ArgumentParser) -> None:
 
 
 def serve_options(args: argparse.Namespace) -> ServeOptions:
+    # Imported here, by the verbs that serve: the web stack is most of a start-up's time.
+    from gem_envoy.host.api.allowed_hosts import host_name
+    from gem_envoy.host.service import ServeOptions
+
     names = []
     for text in args.allowed_host:
         name = host_name(text.strip())

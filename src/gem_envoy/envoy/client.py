@@ -52,7 +52,6 @@ from gem_envoy.envoy.paths import (
     V1_PRODUCTION,
 )
 from gem_envoy.envoy.token import TokenClaims, read_claims
-from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.envoy.transport_protocol import Response, Transport
 
 T = TypeVar("T")
@@ -83,6 +82,10 @@ class EnvoyClient:
     def connect_to(
         cls, host: str, token: str, *, port: int = 443, timeout_s: float = 10.0
     ) -> EnvoyClient:
+        # Imported here: aiohttp is most of a command line's start-up, and only a client
+        # that talks to a gateway needs it (`gem-envoy device list` does not).
+        from gem_envoy.envoy.transport import HttpsTransport
+
         return cls(HttpsTransport(host, port, timeout_s=timeout_s), token)
 
     def __repr__(self) -> str:  # never shows the token

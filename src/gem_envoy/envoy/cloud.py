@@ -20,8 +20,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from http.cookies import CookieError, SimpleCookie
 
-import aiohttp
-
 from gem_envoy import __version__
 from gem_envoy.envoy.cloud_endpoints import (
     LOGIN_PATH,
@@ -193,6 +191,8 @@ class EnlightenSession:
         headers = dict(HEADERS)
         if cookies:
             headers["Cookie"] = "; ".join(f"{k}={v}" for k, v in cookies.items())
+        import aiohttp  # here: only a call to the cloud needs it (see EnvoyClient.connect_to)
+
         connector = aiohttp.TCPConnector(ssl=self.endpoints.tls())
         try:
             async with (

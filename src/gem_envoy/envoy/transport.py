@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 
 import aiohttp
 
-from gem_envoy.envoy.certificate import CertificateChanged, CertificatePin
+from gem_envoy.envoy.certificate import CertificateChanged
+from gem_envoy.envoy.certificate_pin import CertificatePin
 from gem_envoy.envoy.errors import BadResponse, GatewayTimeout, Unreachable
 from gem_envoy.envoy.transport_protocol import Response
 

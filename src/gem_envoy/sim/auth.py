@@ -17,9 +17,7 @@ import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
-
-import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
+from types import ModuleType
 
 from .http import Request
 
@@ -34,10 +32,19 @@ LIFETIME_S = {OWNER: 365 * 86_400, INSTALLER: 12 * 3600}
 _MAX_SESSIONS = 10_000
 
 
+def _jwt() -> ModuleType:
+    """PyJWT, imported on first use: `gem-envoy --help` imports this module, never mints."""
+    import jwt
+
+    return jwt
+
+
 class TokenIssuer:
     """An ES256 key pair that mints and checks gateway tokens, and can revoke them."""
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
+        from cryptography.hazmat.primitives.asymmetric import ec  # see `_jwt`
+
         self._key = ec.generate_private_key(ec.SECP256R1())
         self._public = self._key.public_key()
         self._clock = clock
@@ -60,7 +67,8 @@ class TokenIssuer:
             "username": username or f"{user}@example.com",
         }
         self._minted.add(token_id)
-        return jwt.encode(claims, self._key, algorithm="ES256")
+        token: str = _jwt().encode(claims, self._key, algorithm="ES256")
+        return token
 
     def revoke_all(self) -> int:
         """Make every token minted so far invalid (as a gateway does that Enphase told so);
@@ -71,6 +79,7 @@ class TokenIssuer:
 
     def verify(self, token: str, aud: str) -> str | None:
         """The user type of a valid token for gateway ``aud``, else None."""
+        jwt = _jwt()
         try:
             claims = jwt.decode(
                 token,

@@ -19,13 +19,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .auth import LIFETIME_S
 from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
-from .mdns import Advertiser
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
-from .server import SimServer, start_simulator
+
+if TYPE_CHECKING:
+    from .server import SimServer
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -146,6 +148,9 @@ def run(args: argparse.Namespace) -> int:
 
 
 async def _serve(options: SimOptions, args: argparse.Namespace) -> int:
+    from .mdns import Advertiser  # zeroconf: only to announce
+    from .server import start_simulator
+
     server = await start_simulator(options)
     advertiser = None
     try:

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .cloud import CloudAccount, CloudBehaviour, CloudOptions
-from .server import SimServer
+
+if TYPE_CHECKING:
+    from .server import SimServer
 
 _SWITCHES = {
     "cloud_mfa": ("mfa", "accounts use multi-factor sign-in"),

@@ -29,7 +29,6 @@ from gem_envoy.envoy.certificate import shown as shown_fingerprint
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, EnvoyError, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
-from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.host.contract import (
     AttributeSpec,
     AttributeValue,
@@ -316,6 +315,8 @@ class EnphaseEnvoyDriver(Driver):
         from memory (without a certificate to check)."""
         s = self.settings
         timeout_s = s.request_timeout_ms / 1000.0
+        from gem_envoy.envoy.transport import HttpsTransport  # aiohttp: only once connecting
+
         transport = HttpsTransport(s.ip, s.port, timeout_s=timeout_s, pin=self._guard.pin)
         self._pinning = True
         return EnvoyClient(transport, s.token)

@@ -16,11 +16,10 @@ from datetime import datetime, timedelta
 from gem_envoy.drivers.enphase_envoy.renewal import shown as moment
 from gem_envoy.drivers.enphase_envoy.settings import EnvoySettings
 from gem_envoy.envoy import parse
-from gem_envoy.envoy.certificate import CertificateChanged, CertificatePin, expires_at, shown
+from gem_envoy.envoy.certificate import CertificateChanged, expires_at, shown
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import UnsupportedFirmware
 from gem_envoy.envoy.models import GatewayInfo
-from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.host.contract import CommandRefused, DeviceError
 
 log = logging.getLogger(__name__)
@@ -81,6 +80,9 @@ def _token_gateway(info: GatewayInfo) -> GatewayInfo:
 async def presented_by(host: str, port: int, timeout_s: float, sha256: str) -> Identity:
     """Who answers with certificate `sha256`: its serial from `/info` (no token sent), read
     over a connection pinned to that very certificate."""
+    from gem_envoy.envoy.certificate_pin import CertificatePin  # aiohttp: only to connect
+    from gem_envoy.envoy.transport import HttpsTransport
+
     pin = CertificatePin(sha256)
     client = EnvoyClient(HttpsTransport(host, port, timeout_s=timeout_s, pin=pin), "")
     try:
@@ -119,6 +121,8 @@ class IdentityGuard:
     waiting for a person (`pending`)."""
 
     def __init__(self, settings: EnvoySettings, name: str) -> None:
+        from gem_envoy.envoy.certificate_pin import CertificatePin  # aiohttp: only to connect
+
         self.pin = CertificatePin(settings.certificate_sha256)
         self.known = Identity(
             settings.certificate_sha256,

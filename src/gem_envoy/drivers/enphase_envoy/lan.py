@@ -13,11 +13,13 @@ from __future__ import annotations
 import ipaddress
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
-from gem_envoy.envoy import discovery
-from gem_envoy.envoy.discovery import Announced
 from gem_envoy.envoy.errors import GatewayTimeout, Unreachable
 from gem_envoy.host.contract import DeviceError, Discovered
+
+if TYPE_CHECKING:
+    from gem_envoy.envoy.discovery import Announced
 
 LOOKUP_S = 3.0  # how long to listen for the gateway's announcement
 # After a lookup that found nothing new, the next waits 5 s, then twice as long each time up
@@ -29,7 +31,7 @@ RELOOK_S = 60.0
 # set. Any other announced port is a non-standard install (or a simulator) and is kept.
 STANDARD_PORTS = (80, 443)
 
-Find = Callable[[str, float], Awaitable[Announced | None]]
+Find = Callable[[str, float], Awaitable["Announced | None"]]
 
 
 def candidate(gateway: Announced) -> Discovered | None:
@@ -45,6 +47,8 @@ def candidate(gateway: Announced) -> Discovered | None:
 
 
 async def candidates(timeout_s: float) -> tuple[Discovered, ...]:
+    from gem_envoy.envoy import discovery  # here: zeroconf only when something is looked up
+
     found = (candidate(g) for g in await discovery.browse(timeout_s))
     return tuple(c for c in found if c is not None)
 
@@ -60,8 +64,12 @@ class AddressFollower:
     """One device's lookups of its gateway's new address."""
 
     def __init__(
-        self, find: Find = discovery.find, clock: Callable[[], float] = time.monotonic
+        self, find: Find | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
+        if find is None:
+            from gem_envoy.envoy import discovery  # here: zeroconf only for a device that moves
+
+            find = discovery.find
         self._find = find
         self._clock = clock
         self._next_at: float | None = None  # no lookup before this, after one in vain
