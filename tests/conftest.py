@@ -9,6 +9,7 @@ import pytest
 
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.service import Host
+from gem_envoy.sim import SimOptions, SimServer, start_simulator
 from tests.fakes import FakeDriver
 
 
@@ -28,3 +29,14 @@ async def enphase_host(tmp_path: Path) -> AsyncIterator[Host]:
         yield host
     finally:
         await host.close()
+
+
+@pytest.fixture
+async def frozen_battery_sim() -> AsyncIterator[SimServer]:
+    """A simulated gateway in this process: 3 inverters, CTs, an Encharge, a frozen plant
+    (between two polls nothing changes but the poll's time)."""
+    server = await start_simulator(SimOptions(inverters=3, battery=True, speed=0))
+    try:
+        yield server
+    finally:
+        await server.close()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -18,7 +17,7 @@ from gem_envoy.host.api_keys import METRICS, key_digest, new_key
 from gem_envoy.host.metrics import metric_name
 from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
-from gem_envoy.sim import SimOptions, SimServer, start_simulator
+from gem_envoy.sim import SimServer
 from tests.eventually import eventually
 from tests.host.api.conftest import serve
 
@@ -26,12 +25,8 @@ DASHBOARD = Path(__file__).parents[1] / "docs" / "grafana-dashboard.json"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    server = await start_simulator(SimOptions(inverters=3, battery=True, speed=0))
-    try:
-        yield server
-    finally:
-        await server.close()
+def sim(frozen_battery_sim: SimServer) -> SimServer:
+    return frozen_battery_sim
 
 
 async def values(host: Host, target: str, target_id: int) -> dict[str, AttributeValue]:

@@ -5,7 +5,6 @@ broker is killed and restarted; secrets never reach it."""
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,7 +14,7 @@ from gem_envoy.host.bridges.payloads import plain
 from gem_envoy.host.redact import secret_texts
 from gem_envoy.host.secrets import is_secure
 from gem_envoy.host.service import Host
-from gem_envoy.sim import SimOptions, SimServer, start_simulator
+from gem_envoy.sim import SimServer
 from tests.eventually import eventually
 from tests.host.bridges.conftest import bridged, options_for
 from tests.mqtt_broker import Broker, Recorder, recording
@@ -24,13 +23,8 @@ PREFIX = "gem-envoy"
 
 
 @pytest.fixture
-async def sim() -> AsyncIterator[SimServer]:
-    # A frozen plant: between two polls nothing changes but the poll's time.
-    server = await start_simulator(SimOptions(inverters=3, battery=True, speed=0))
-    try:
-        yield server
-    finally:
-        await server.close()
+def sim(frozen_battery_sim: SimServer) -> SimServer:
+    return frozen_battery_sim
 
 
 async def demo_device(host: Host, sim: SimServer) -> int:
