@@ -33,7 +33,7 @@ from gem_envoy.sim.plant import Plant, PlantConfig
 from tests.simulator import SimProcess, simulator
 
 if TYPE_CHECKING:
-    from playwright.sync_api import Browser
+    from playwright.sync_api import Browser, Page
 
 T = TypeVar("T")
 
@@ -86,6 +86,15 @@ class Stack:
         value = answer.json()
         assert isinstance(value, dict)
         return value
+
+
+def sign_in(page: Page, stack: Stack, user: str, password: str) -> None:
+    """Sign in through the page's own form and wait for the app to show."""
+    page.goto(stack.url + "/")
+    page.fill("#signin-user", user)
+    page.fill("#signin-password", password)
+    page.click("#signin-submit")
+    page.locator("#app").wait_for(state="visible")
 
 
 def plant_noon_offset_hours(now: float | None = None) -> float:

@@ -19,6 +19,7 @@ from tests.web.conftest import (
     SCREENSHOTS,
     Stack,
     eventually,
+    sign_in,
 )
 
 if TYPE_CHECKING:
@@ -50,14 +51,6 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     finally:
         context.close()
     assert not errors, errors
-
-
-def sign_in(page: Page, stack: Stack, user: str, password: str) -> None:
-    page.goto(stack.url + "/")
-    page.fill("#signin-user", user)
-    page.fill("#signin-password", password)
-    page.click("#signin-submit")
-    page.locator("#app").wait_for(state="visible")
 
 
 def puts(stack: Stack) -> int:

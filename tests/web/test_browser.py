@@ -25,6 +25,7 @@ from tests.web.conftest import (
     WEAK,
     Stack,
     eventually,
+    sign_in,
 )
 
 if TYPE_CHECKING:
@@ -86,14 +87,6 @@ def page(browser: Browser, stack: Stack) -> Iterator[Page]:
     finally:
         context.close()
     assert not errors, errors
-
-
-def sign_in(page: Page, stack: Stack, user: str, password: str) -> None:
-    page.goto(stack.url + "/")
-    page.fill("#signin-user", user)
-    page.fill("#signin-password", password)
-    page.click("#signin-submit")
-    page.locator("#app").wait_for(state="visible")
 
 
 def shown(page: Page) -> dict[str, tuple[str | None, str]]:
