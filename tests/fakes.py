@@ -141,9 +141,14 @@ class RecordingSink:
     def __init__(self) -> None:
         self.device_reports: list[dict[str, AttributeValue | None]] = []
         self.zone_reports: list[tuple[int, dict[str, AttributeValue | None]]] = []
+        self.live_reports: list[dict[str, AttributeValue | None]] = []  # also in device_reports
 
     async def device_attributes(self, values: Reported) -> None:
         self.device_reports.append(dict(values))
+
+    async def device_live(self, values: Reported, *, history_every_s: float) -> None:
+        self.device_reports.append(dict(values))
+        self.live_reports.append(dict(values))
 
     async def zone_attributes(self, zone_id: int, values: Reported) -> None:
         self.zone_reports.append((zone_id, dict(values)))

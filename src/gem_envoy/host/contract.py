@@ -185,6 +185,12 @@ class Sink(Protocol):
 
     async def device_attributes(self, values: Reported) -> None: ...
 
+    async def device_live(self, values: Reported, *, history_every_s: float) -> None:
+        """Samples of a live feed, faster than polling: stored and published as they come
+        when they differ from what was last written; their history keeps one point per
+        `history_every_s` (the driver's polling interval), the mean of its samples."""
+        ...
+
     async def zone_attributes(self, zone_id: int, values: Reported) -> None: ...
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
 from ..secrets import KeyRing, SecretError, is_secure
 from .codec import decode, encode, history_point, seal, unseal
@@ -22,9 +22,15 @@ def set_attributes(
     target: tuple[str, int],
     values: dict[str, AttributeValue | None],
     history: Collection[str],
+    points: Sequence[tuple[str, float, float]] = (),
 ) -> None:
     check_target(conn, *target)
     now = time.time()
+    conn.executemany(
+        "INSERT INTO attribute_history (target_type, target_id, name, ts, value)"
+        " VALUES (?, ?, ?, ?, ?)",
+        [(*target, name, ts, value) for name, ts, value in points],
+    )
     for name, value in values.items():
         if value is None:
             # The value is gone (e.g. a driver no longer reports it); its past stays charted.

@@ -305,12 +305,14 @@ class Store:
         values: Mapping[str, AttributeValue | None],
         *,
         history: Collection[str] = (),
+        points: Sequence[tuple[str, float, float]] = (),
     ) -> None:
         """Set several attributes of a device or zone in one transaction.
 
         A value of None deletes that attribute (its history stays). Secure names are
         stored encrypted. The int and float values of the names in `history` (those the
-        driver declares as charted) are also added to the history.
+        driver declares as charted) are also added to the history, as are the
+        (name, timestamp, value) `points` given (a live feed's means, see `live_history`).
         """
         target = (check_target_type(target_type), check_id("target id", target_id))
         checked = check_values(values, allow_none=True)
@@ -320,6 +322,9 @@ class Store:
             target=target,
             values=checked,
             history=frozenset(history),
+            points=[
+                (check_attribute_name(n), _check_time("timestamp", t), v) for n, t, v in points
+            ],
         )
         await self._write(job)
 
