@@ -42,6 +42,9 @@ class ProductionEntry:
     wh_now: float | None = None  # acb: energy stored now
     percent_full: float | None = None  # acb
     state: str | None = None  # acb: "idle", "charging", "discharging"
+    # `wNow` of each of `lines[]` (L1, L2, L3), as sent: only with `?details=1` (some firmware
+    # always), and only on the CT entries; () where the entry has no lines.
+    lines_w: tuple[float, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +54,34 @@ class ProductionReport:
     production: tuple[ProductionEntry, ...]
     consumption: tuple[ProductionEntry, ...]
     storage: tuple[ProductionEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class LivePower:
+    """One instant of the site's power flow, from `/stream/meter` or `/ivp/livedata/status`,
+    in W. None where the source has no such channel.
+
+    The per-phase tuples hold L1, L2(, L3) of the phases in use; they are () on a
+    single-phase site (its one phase is the total) and for a channel the source lacks."""
+
+    production_w: float | None
+    consumption_w: float | None  # the home's load (total-consumption / livedata load)
+    grid_w: float | None  # as the gateway signs it: + importing, - exporting
+    battery_w: float | None  # + discharging, - charging; None from the stream
+    soc_percent: float | None  # livedata only, and only where batteries exist
+    production_phases_w: tuple[float, ...] = ()
+    consumption_phases_w: tuple[float, ...] = ()
+    grid_phases_w: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class LiveStatus:
+    """`/ivp/livedata/status`: the power flow, and whether the gateway's live stream (to
+    Enphase's cloud, which also keeps the values fresh on older firmware) is on."""
+
+    power: LivePower
+    stream_enabled: bool  # connection.sc_stream == "enabled"
+    last_update: int | None  # meters.last_update (epoch s)
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,6 +26,8 @@ from gem_envoy.envoy.models import (
     EnsembleStatus,
     GatewayInfo,
     Inverter,
+    LivePower,
+    LiveStatus,
     MeterConfig,
     MeterReading,
     ProductionEntry,
@@ -41,10 +43,12 @@ from gem_envoy.envoy.paths import (
     ENSEMBLE_STATUS,
     INFO,
     INVERTERS,
+    LIVEDATA_STATUS,
     METER_READINGS,
     METERS,
     PRODUCTION,
     SECCTRL,
+    STREAM_METER,
     TARIFF,
     V1_PRODUCTION,
 )
@@ -331,6 +335,17 @@ def parse_info(body: bytes) -> GatewayInfo:
 # /production.json and /api/v1/production
 
 
+def _lines_w(entry: Obj, where: str) -> tuple[float, ...]:
+    """`wNow` of each of `lines[]`, L1 first; () without lines, or when a line has no `wNow`
+    (a tuple with a gap could not say which phase is which)."""
+    lines_at = _path(where, "lines")
+    lines = [
+        _as_obj(item, f"{lines_at}[{i}]") for i, item in enumerate(_opt_list(entry, "lines", where))
+    ]
+    watts = [_opt_num(line, "wNow", f"{lines_at}[{i}]") for i, line in enumerate(lines)]
+    return tuple(w for w in watts if w is not None) if None not in watts else ()
+
+
 def _production_entry(value: object, where: str) -> ProductionEntry:
     entry = _as_obj(value, where)
     return ProductionEntry(
@@ -344,6 +359,7 @@ def _production_entry(value: object, where: str) -> ProductionEntry:
         wh_now=_opt_num(entry, "whNow", where),
         percent_full=_opt_num(entry, "percentFull", where),
         state=_opt_str(entry, "state", where),
+        lines_w=_lines_w(entry, where),
     )
 
 
@@ -560,4 +576,159 @@ def parse_tariff(body: bytes) -> Tariff:
             document=document,
             storage=None if settings is None else _storage_settings(settings),
             schedule=schedule,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Live data: /stream/meter events and /ivp/livedata/status
+
+_PHASES = ("ph-a", "ph-b", "ph-c")  # L1, L2, L3
+# Stream channel -> which LivePower figure it gives.
+_STREAM_CHANNELS = ("production", "total-consumption", "net-consumption")
+
+
+def _stream_phase(channel: Obj, key: str, where: str) -> tuple[float, bool]:
+    """The phase's real power `p`, and whether any of its figures is non-zero. A phase the
+    event leaves out reads as all zero."""
+    phase = _opt(channel, key, where, _as_obj)
+    if phase is None:
+        return 0.0, False
+    at = _path(where, key)
+    power = _num(phase, "p", at)
+    # Every figure counts (p, q, s, v, i, pf, f): an unused phase is all 0.0, while a phase
+    # in use shows its voltage even with no current.
+    figures = [
+        _as_num(value, _path(at, name))
+        for name, value in phase.items()
+        if value is not None and not isinstance(value, str | list | dict)
+    ]
+    return power, any(figure != 0 for figure in figures)
+
+
+def _phase_count(active: list[bool]) -> int:
+    """How many phase figures to report: up to the last phase in use, or 0 (report none)
+    when at most one phase is in use (that phase is the total)."""
+    if sum(active) <= 1:
+        return 0
+    return max(i for i, used in enumerate(active) if used) + 1
+
+
+def meter_event(data: str | bytes) -> LivePower:
+    """One `/stream/meter` event (the JSON text of its `data:`) as a `LivePower`.
+
+    `production` gives production, `total-consumption` the home's load, `net-consumption` the
+    grid (+ importing). A phase is in use when any figure of any channel is non-zero; with two
+    or three in use, each channel's per-phase powers are reported L1 first. The stream has no
+    battery figures."""
+    body = data.encode("utf-8") if isinstance(data, str) else data
+    with _reading(STREAM_METER):
+        root = _root_obj(body, STREAM_METER)
+        totals: dict[str, float] = {}
+        powers: dict[str, list[float]] = {}
+        active = [False] * len(_PHASES)
+        for name in _STREAM_CHANNELS:
+            channel = _opt(root, name, "", _as_obj)
+            if channel is None:
+                continue
+            readings = [_stream_phase(channel, key, name) for key in _PHASES]
+            powers[name] = [power for power, _ in readings]
+            totals[name] = math.fsum(powers[name])
+            active = [was or now for was, (_, now) in zip(active, readings, strict=True)]
+        if not powers:
+            raise _Shape("the event has none of " + ", ".join(_STREAM_CHANNELS))
+        count = _phase_count(active)
+
+        def phases(name: str) -> tuple[float, ...]:
+            return tuple(powers[name][:count]) if name in powers else ()
+
+        return LivePower(
+            production_w=totals.get("production"),
+            consumption_w=totals.get("total-consumption"),
+            grid_w=totals.get("net-consumption"),
+            battery_w=None,
+            soc_percent=None,
+            production_phases_w=phases("production"),
+            consumption_phases_w=phases("total-consumption"),
+            grid_phases_w=phases("net-consumption"),
+        )
+
+
+_MW = "agg_p_mw"
+_PHASE_MW = ("agg_p_ph_a_mw", "agg_p_ph_b_mw", "agg_p_ph_c_mw")
+_PHASE_MVA = ("agg_s_ph_a_mva", "agg_s_ph_b_mva", "agg_s_ph_c_mva")
+_LIVE_CHANNELS = ("pv", "load", "grid", "storage", "generator")
+
+
+def _watts(channel: Obj | None, where: str) -> float | None:
+    return None if channel is None else _num(channel, _MW, where) / 1000
+
+
+def _livedata_phase_count(meters: Obj, channels: dict[str, Obj]) -> int:
+    """Phases in use: `phase_count`, else 2 on a split-phase site, else up to the last phase
+    with a non-zero per-phase figure in any channel."""
+    count = _opt_int(meters, "phase_count", "meters")
+    if count is not None and count > 0:
+        return min(count, len(_PHASE_MW))
+    if _opt_int(meters, "is_split_phase", "meters") == 1:
+        return 2
+    used = [False] * len(_PHASE_MW)
+    for name, channel in channels.items():
+        at = _path("meters", name)
+        for i, keys in enumerate(zip(_PHASE_MW, _PHASE_MVA, strict=True)):
+            used[i] = used[i] or any(_opt_num(channel, key, at) not in (None, 0) for key in keys)
+    return max((i + 1 for i, u in enumerate(used) if u), default=1)
+
+
+def _livedata_phases(channel: Obj | None, where: str, count: int) -> tuple[float, ...]:
+    """The channel's per-phase W, L1 first; () on one phase or when the firmware sends no
+    per-phase figures (before 8.x)."""
+    if channel is None or count <= 1 or not any(key in channel for key in _PHASE_MW):
+        return ()
+    return tuple(_num(channel, key, where) / 1000 for key in _PHASE_MW[:count])
+
+
+def _has_battery(meters: Obj, storage_w: float | None) -> bool:
+    """Whether the site has batteries: stored energy, a state of charge or battery power.
+    (An empty battery standing idle reads as none: every figure of it is 0.)"""
+    figures = ("enc_agg_energy", "acb_agg_energy", "soc", "enc_agg_soc", "acb_agg_soc")
+    if any(_opt_num(meters, key, "meters") not in (None, 0) for key in figures):
+        return True
+    return storage_w not in (None, 0)
+
+
+def livedata_status(body: bytes) -> LiveStatus:
+    """`/ivp/livedata/status` as a `LiveStatus`; its milliwatts as W.
+
+    `pv` gives production, `load` the home's load, `grid` the grid (+ importing), `storage`
+    the batteries (+ discharging). Battery power and state of charge are None on a site
+    without batteries (see `_has_battery`); the state of charge is `enc_agg_soc` when
+    non-zero (8.x, Encharge), else `soc`."""
+    with _reading(LIVEDATA_STATUS):
+        root = _root_obj(body, LIVEDATA_STATUS)
+        connection = _opt_obj(root, "connection", "")
+        meters = _obj(root, "meters", "")
+        channels = {
+            name: channel
+            for name in _LIVE_CHANNELS
+            if (channel := _opt(meters, name, "meters", _as_obj)) is not None
+        }
+        at = {name: _path("meters", name) for name in _LIVE_CHANNELS}
+        storage_w = _watts(channels.get("storage"), at["storage"])
+        battery = _has_battery(meters, storage_w)
+        soc = _opt_num(meters, "enc_agg_soc", "meters") or _opt_num(meters, "soc", "meters")
+        count = _livedata_phase_count(meters, channels)
+        power = LivePower(
+            production_w=_watts(channels.get("pv"), at["pv"]),
+            consumption_w=_watts(channels.get("load"), at["load"]),
+            grid_w=_watts(channels.get("grid"), at["grid"]),
+            battery_w=storage_w if battery else None,
+            soc_percent=soc if battery else None,
+            production_phases_w=_livedata_phases(channels.get("pv"), at["pv"], count),
+            consumption_phases_w=_livedata_phases(channels.get("load"), at["load"], count),
+            grid_phases_w=_livedata_phases(channels.get("grid"), at["grid"], count),
+        )
+        return LiveStatus(
+            power=power,
+            stream_enabled=_opt_str(connection, "sc_stream", "connection") == "enabled",
+            last_update=_opt_int(meters, "last_update", "meters"),
         )
