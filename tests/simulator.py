@@ -19,6 +19,11 @@ import httpx
 LISTENING = re.compile(r"listening on https://([\d.]+):(\d+)")
 
 
+class PathStats(TypedDict):
+    requests: int
+    bytes: int  # body bytes written, a stream's as it goes
+
+
 class SimStats(TypedDict):
     """`GET /__sim/stats` (see gem_envoy/sim/stats.py for what each figure counts)."""
 
@@ -32,6 +37,9 @@ class SimStats(TypedDict):
     in_flight: int
     connections_open: int
     faults_applied: int
+    paths: dict[str, PathStats]  # by path without the query, every method together
+    streams_open: int  # /stream/meter streams being sent now
+    max_streams_open: int
 
 
 @dataclass

@@ -5,7 +5,9 @@
   tell tokens apart by ``aud`` only, as real ones do.
 - `SessionStore` holds the ``sessionId`` cookies handed out by ``/auth/check_jwt``; a session
   expires after ten minutes without use.
-- `scope_for` says which user type an endpoint needs; `GatewayAuth` checks a request.
+- `scope_for` says which user type an endpoint needs; `GatewayAuth` checks a request. An owner
+  token on an installer endpoint gets a 403, except on ``/stream/meter``, where firmware from
+  D7.6.175 on answers owners 401 (its minimum role is ``prov``: spec section 2).
 """
 
 from __future__ import annotations
@@ -144,19 +146,25 @@ class Scope(enum.Enum):
     NONE = "none"
     OWNER = "owner"
     INSTALLER = "installer"
+    PROV = "prov"
+    """Installers only, and anyone else is a 401 rather than a 403."""
 
 
 _PUBLIC = frozenset({"/info", "/info.xml", "/auth/check_jwt"})
 # Not `/admin/lib/tariff`: owners read and write their storage settings with their own token
-# (gateway-wire-formats.md section 1.4; no source shows an owner refused).
-_INSTALLER_EXACT = frozenset({"/api/v1/production/inverters", "/stream/meter"})
-_INSTALLER_PREFIXES = ("/ivp/ensemble/", "/ivp/livedata/")
+# (gateway-wire-formats.md section 1.4; no source shows an owner refused). Not
+# `/ivp/livedata/` either: owner-token tools read and enable live data (section 3).
+_INSTALLER_EXACT = frozenset({"/api/v1/production/inverters"})
+_INSTALLER_PREFIXES = ("/ivp/ensemble/",)
+_PROV_EXACT = frozenset({"/stream/meter"})
 
 
 def scope_for(path: str) -> Scope:
     """The user type an endpoint needs (installers may use every owner endpoint)."""
     if path in _PUBLIC:
         return Scope.NONE
+    if path in _PROV_EXACT:
+        return Scope.PROV
     if path in _INSTALLER_EXACT or path.startswith(_INSTALLER_PREFIXES):
         return Scope.INSTALLER
     return Scope.OWNER
@@ -191,6 +199,8 @@ class GatewayAuth:
         user = self._session_user(request) or self.bearer_user(request)
         if user is None:
             return Verdict(401)
+        if scope is Scope.PROV and user != INSTALLER:
+            return Verdict(401, user)
         if scope is Scope.INSTALLER and user != INSTALLER:
             return Verdict(403, user)
         return Verdict(200, user)

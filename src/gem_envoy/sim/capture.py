@@ -5,12 +5,17 @@ URL path (``/`` -> ``_``, a query ``?k=v`` -> ``_k_v``), ``info`` for ``/info`` 
 ``/info.xml``, and an optional sidecar ``<file>_log.json`` ``{"headers": {...}, "code": N}``
 giving the status code (and content type) to answer with. Bodies are served byte for byte.
 
+A file ``stream_meter`` holds a ``/stream/meter`` body as a gateway sent it (``data: {...}``
+lines, each event followed by an empty line): the stream replays its events one every
+``stream_interval_s``, in a loop, until the client hangs up.
+
 ``/admin/lib/tariff`` also takes writes (see `tariff`): a write changes the replayed document in
 memory, and later reads answer the changed document (re-encoded, no longer the recorded bytes).
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 from pathlib import Path
@@ -19,11 +24,13 @@ from urllib.parse import parse_qsl
 
 import defusedxml.ElementTree as SafeET
 
+from .event_stream import paced
 from .http import HTML_TYPE, JSON_TYPE, XML_TYPE, Request, Response, error_response
 from .tariff import RevertDelay, TariffDocument
 
 UNKNOWN_SERIAL = "000000000000"
 TARIFF_FILE = "admin_lib_tariff"
+STREAM_FILE = "stream_meter"
 _SIDECAR = "_log.json"
 _SN_PATTERN = re.compile(rb"<sn>\s*([^<\s]+)\s*</sn>")
 
@@ -56,10 +63,11 @@ def serial_from_info(body: bytes) -> str:
 class CaptureSource:
     """Answers gateway endpoints from one capture folder (files read once, then cached)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, stream_interval_s: float = 1.0) -> None:
         if not folder.is_dir():
             raise FileNotFoundError(f"capture folder not found: {folder}")
         self.folder = folder
+        self.stream_interval_s = stream_interval_s
         self._cache: dict[str, Response | None] = {}
         self.tariff: TariffDocument | None = None  # read on first use
         self.revert_delay: RevertDelay | None = None  # the cloud-revert fault, from the server
@@ -74,7 +82,18 @@ class CaptureSource:
             return self._tariff(request)
         if request.method not in ("GET", "HEAD"):
             return error_response(405)
+        if name == STREAM_FILE:
+            return self._stream()
         return self._recorded(name)
+
+    def _stream(self) -> Response | None:
+        """The recorded events, replayed in a loop (None without a recording of any)."""
+        path = self.folder / STREAM_FILE
+        events = sse_events(path.read_bytes()) if path.is_file() else []
+        if not events:
+            return None
+        stream = paced(itertools.cycle(events).__next__, self.stream_interval_s)
+        return Response(200, content_type="text/event-stream", stream=stream)
 
     def _revert_delay(self) -> float | None:
         return self.revert_delay() if self.revert_delay is not None else None
@@ -109,6 +128,22 @@ class CaptureSource:
         headers = {str(k).lower(): str(v) for k, v in (sidecar.get("headers") or {}).items()}
         content_type = headers.get("content-type") or _guess_type(name, body)
         return Response(status if isinstance(status, int) else 200, body, content_type)
+
+
+def sse_events(body: bytes) -> list[bytes]:
+    """The events of a server-sent events body, each framed again as ``...\n\n`` (whatever
+    line endings the recording has); blocks without a ``data:`` line are left out."""
+    lines = body.replace(b"\r\n", b"\n").replace(b"\r", b"\n").split(b"\n")
+    events: list[bytes] = []
+    block: list[bytes] = []
+    for line in [*lines, b""]:
+        if line:
+            block.append(line)
+            continue
+        if any(part.startswith(b"data:") for part in block):
+            events.append(b"\n".join(block) + b"\n\n")
+        block = []
+    return events
 
 
 def _tariff_document(recorded: Response | None, revert_delay: RevertDelay) -> TariffDocument | None:

@@ -61,18 +61,31 @@ class CaptureTransport:
     async def put(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
         return await self._exchange("PUT", path, headers, body)
 
+    async def post(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """A capture records what reads answered: a POST is answered with the file recorded
+        for its path, as a GET would be (the token rules first), and a path without one is
+        the gateway's 404. It is counted as a POST."""
+        return await self._exchange("POST", path, headers, body, answer_as="GET")
+
     async def _exchange(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        answer_as: str | None = None,
     ) -> Response:
         # Yield once, as a real exchange does, so that callers overlap as they would.
         await asyncio.sleep(0)
-        request = Request.build(method, path, {k.lower(): v for k, v in headers.items()}, body)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        request = Request.build(answer_as or method, path, lowered, body)
         self.stats.request_started(request.target, method)
         try:
             answer = self._gateway.respond(request)
         finally:
             self.stats.request_finished()
-        self.stats.bytes_sent += len(answer.body)
+        self.stats.body_sent(request.path, len(answer.body))
         cookies = tuple(value for name, value in answer.headers if name.lower() == "set-cookie")
         return Response(answer.status, answer.body, answer.content_type or "", cookies)
 

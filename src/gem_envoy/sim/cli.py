@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING
 from .auth import LIFETIME_S
 from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
-from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, SimOptions
+from .livedata_switch import DEFAULT_TIMEOUT_S, WHEN_DISABLED
+from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, STREAM_INTERVAL_S, SimOptions
 
 if TYPE_CHECKING:
     from .server import SimServer
@@ -56,6 +57,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "installer, a year for an owner)",
     )
     add(
+        "--phases",
+        type=int,
+        choices=(1, 2, 3),
+        default=2,
+        help="1 single-phase, 2 split-phase, 3 three-phase (default 2)",
+    )
+    add(
+        "--stream-interval",
+        type=float,
+        default=STREAM_INTERVAL_S,
+        metavar="S",
+        help="real seconds between /stream/meter events (default 1)",
+    )
+    add(
+        "--livedata-timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="S",
+        help="seconds sc_stream stays enabled after POST /ivp/livedata/stream (default 900)",
+    )
+    add(
+        "--livedata-when-disabled",
+        choices=WHEN_DISABLED,
+        default="frozen",
+        help="what /ivp/livedata/status shows while sc_stream is disabled: frozen values "
+        "(default) or refreshing ones",
+    )
+    add(
+        "--clock-power",
+        action="store_true",
+        help="freshness probe: production = 10 W x (simulated epoch seconds mod 1000) in "
+        "every view, so that a reader can tell how old a value is",
+    )
+    add(
         "--mdns",
         action="store_true",
         help="announce the gateway on mDNS (_enphase-envoy._tcp), as a real one does",
@@ -67,7 +102,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _add_fault_arguments(parser: argparse.ArgumentParser) -> None:
     group = parser.add_argument_group("faults", "set a fault from the start (see /__sim/fault)")
     add = group.add_argument
-    add("--fault", choices=KINDS, metavar="KIND", help=f"one of: {', '.join(KINDS)}")
+    add(
+        "--fault",
+        choices=KINDS,
+        metavar="KIND",
+        help=f"one of: {', '.join(KINDS)}; the stream-* kinds act on /stream/meter: "
+        "stall (no events, connection held), disconnect (dropped mid-event), garbage (bad "
+        "events among good ones), split (events in pieces, varied line endings), burst "
+        "(16 KiB at a time)",
+    )
     add("--fault-path", metavar="PATH", help="only this path (default: every gateway path)")
     add("--fault-fraction", type=float, metavar="F", help="share of requests hit, 0..1")
     add("--fault-duration", type=float, metavar="S", help="clear the fault after S seconds")
@@ -128,6 +171,11 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         weak_inverter=args.weak_inverter,
         fault=fault_from_args(args),
         cloud=cloud_options_from_args(args),
+        phases=args.phases,
+        stream_interval_s=args.stream_interval,
+        livedata_timeout_s=args.livedata_timeout,
+        livedata_when_disabled=args.livedata_when_disabled,
+        clock_power=args.clock_power,
     )
 
 

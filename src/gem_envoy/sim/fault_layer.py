@@ -17,13 +17,18 @@ mangle it on the way out, through `Exchange.intercept`:
 - ``reset``: the headers and part of the body, then a TCP RST.
 - ``truncated``: the headers (Content-Length of the whole body) and half the body, then a hang-up.
 - ``skew``: the answer of a gateway whose clock is ``hours`` off (see `skew`).
+
+A ``/stream/meter`` request no per-request fault hits is sent by `event_stream`, which applies
+the ``stream-*`` kinds.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from functools import partial
 
+from .event_stream import STREAM_PATHS, stream_intercept
 from .faults import REQUEST_KINDS, STATUS_KINDS, Fault, FaultSwitch
 from .gateway import openresty_error
 from .http import HTML_TYPE, Exchange, Handler, Intercept, Request, Response
@@ -47,6 +52,8 @@ def fault_layer(switch: FaultSwitch, stats: SimStats, inner: Handler) -> Handler
     async def handle(request: Request, exchange: Exchange) -> None:
         fault = switch.pick(request.path, REQUEST_KINDS)
         if fault is None:
+            if request.path in STREAM_PATHS:  # the stream faults act event by event
+                exchange.intercept = stream_intercept(switch, request.path)
             await inner(request, exchange)
             return
         make_intercept = _INTERCEPTS.get(fault.kind)
@@ -55,32 +62,33 @@ def fault_layer(switch: FaultSwitch, stats: SimStats, inner: Handler) -> Handler
             await inner(request, exchange)
             return
         stats.request_started(request.target, request.method)
+        exchange.on_body = partial(stats.body_sent, request.path)
         try:
-            await _answer_instead(fault, exchange, stats)
+            await _answer_instead(fault, exchange)
         finally:
             stats.request_finished()
 
     return handle
 
 
-async def _answer_instead(fault: Fault, exchange: Exchange, stats: SimStats) -> None:
+async def _answer_instead(fault: Fault, exchange: Exchange) -> None:
     if fault.kind in STATUS_KINDS:
-        stats.bytes_sent += await exchange.send(openresty_error(int(fault.kind)))
+        await exchange.send(openresty_error(int(fault.kind)))
     elif fault.kind == "html":
-        stats.bytes_sent += await exchange.send(Response(200, HTML_ERROR_PAGE, HTML_TYPE))
+        await exchange.send(Response(200, HTML_ERROR_PAGE, HTML_TYPE))
     elif fault.kind == "timeout":
         await exchange.wait_hangup(TIMEOUT_HOLD_S)
     elif fault.kind == "huge":
-        await _send_endless(exchange, stats)
+        await _send_endless(exchange)
     else:
         raise AssertionError(f"no answer for fault {fault.kind}")
 
 
-async def _send_endless(exchange: Exchange, stats: SimStats) -> None:
+async def _send_endless(exchange: Exchange) -> None:
     body = _huge_body()
     await exchange.send_head(Response(200, stream=body))
     async for chunk in body:
-        stats.bytes_sent += await exchange.send_body(chunk)
+        await exchange.send_body(chunk)
         await asyncio.sleep(0)  # a fast reader never makes `drain` wait: let others run
     exchange.close()  # without the last chunk: the client never sees the body end
 

@@ -6,7 +6,8 @@ the ``--fault*`` options of the command line build the same thing)::
     {"kind": "500", "path": "/production.json", "fraction": 0.5, "duration_s": 30, "seed": 7}
 
 - ``kind``: one of `KINDS` (what each does: `fault_layer` for the per-request kinds, `server`
-  for ``tls``, ``refused`` and ``reboot``, `tariff` for ``cloud-revert``).
+  for ``tls``, ``refused`` and ``reboot``, `tariff` for ``cloud-revert``, `event_stream` for
+  the ``stream-*`` kinds).
 - ``path``: only requests for this exact path (the query is ignored); null = every gateway path.
 - ``fraction``: the share of requests (of connections, for ``tls``) hit, each drawn on its own
   from a random generator seeded with ``seed`` (default 0, so runs repeat).
@@ -15,6 +16,19 @@ the ``--fault*`` options of the command line build the same thing)::
   for ``skew`` (default 3, may be negative), ``bytes_per_s`` for ``slow`` (default 4),
   ``seconds`` for ``cloud-revert`` (default 10: how long after a storage settings write the
   cloud undoes it; ``fraction`` is then the share of writes undone).
+
+The ``stream-*`` kinds act on ``/stream/meter`` streams, those open when the fault is set and
+those opened while it lasts; ``fraction`` is then the share of streams hit (drawn once per
+stream), and when the fault clears the streams it hit go on as usual:
+
+- ``stream-stall``: no more events, the connection held open, until the fault clears.
+- ``stream-disconnect``: after three events, half of the fourth, then the connection dropped.
+- ``stream-garbage``: among the good events, now and then a broken one
+  (``data: {"production": tru``) or a line of bytes that are no JSON at all.
+- ``stream-split``: each event in several writes a few milliseconds apart (separate TCP
+  segments), now and then two events in one write, line endings ``\n``, ``\r\n`` or ``\r``.
+- ``stream-burst``: events held back and sent 16 KiB at a time, as D7.0.88 firmware did (about
+  20 events every 20 s at one event a second).
 
 Faults never apply to ``/__sim/*``, so the control routes keep working, except ``tls``,
 ``refused`` and ``reboot``: these act on the listening port and the handshake, so while they last
@@ -38,11 +52,19 @@ from .stats import SimStats
 STATUS_KINDS = ("401", "403", "404", "500", "502")
 REQUEST_KINDS = (*STATUS_KINDS, "timeout", "slow", "reset", "truncated", "html", "huge", "skew")
 """Kinds that act on one request at a time (`fault_layer`)."""
+STREAM_KINDS = (
+    "stream-stall",
+    "stream-disconnect",
+    "stream-garbage",
+    "stream-split",
+    "stream-burst",
+)
+"""Kinds that act on ``/stream/meter`` streams, event by event (`event_stream`)."""
 OUTAGE_KINDS = ("refused", "reboot")
 """Kinds that close the listening port for a while."""
 CLOUD_REVERT = "cloud-revert"
 """The cloud undoes each storage settings write ``seconds`` later (see `tariff`)."""
-KINDS = (*REQUEST_KINDS, "tls", *OUTAGE_KINDS, CLOUD_REVERT)
+KINDS = (*REQUEST_KINDS, "tls", *OUTAGE_KINDS, CLOUD_REVERT, *STREAM_KINDS)
 PARAMETERS = {"reboot": "seconds", "skew": "hours", "slow": "bytes_per_s", CLOUD_REVERT: "seconds"}
 """The kinds that take a parameter of their own, and its name."""
 CONTROL_PREFIX = "/__sim/"

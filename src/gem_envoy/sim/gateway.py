@@ -8,8 +8,7 @@ latency, checked (``/auth/check_jwt``, sessions, bearer tokens, scopes), and ans
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from dataclasses import replace
+from functools import partial
 from typing import Protocol
 
 from .auth import GatewayAuth, scope_for
@@ -65,22 +64,21 @@ class Gateway:
 
     async def handle(self, request: Request, exchange: Exchange) -> None:
         self.stats.request_started(request.target, request.method)
+        exchange.on_body = partial(self.stats.body_sent, request.path)
         try:
             if self.latency_s > 0:
                 await asyncio.sleep(self.latency_s)
             response = self.respond(request)
-            if response.stream is not None:
-                response = replace(response, stream=self._counted(response.stream))
+            if response.stream is None:
                 await exchange.send(response)
-            else:
-                self.stats.bytes_sent += await exchange.send(response)
+                return
+            self.stats.stream_opened()
+            try:
+                await exchange.send(response)
+            finally:
+                self.stats.stream_closed()
         finally:
             self.stats.request_finished()
-
-    async def _counted(self, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
-        async for chunk in stream:
-            self.stats.bytes_sent += len(chunk)
-            yield chunk
 
     def respond(self, request: Request) -> Response:
         if request.path == "/auth/check_jwt":

@@ -10,7 +10,9 @@ wraps the gateway's handler. It may answer in its place, delay, or set the excha
 an exchange offers the pieces a fault needs: ``send_head``/``send_body``/``end`` to drip a body
 slowly, ``send_raw`` to write bytes that bypass HTTP framing (a truncated or garbled answer),
 ``close`` to hang up after what was sent, ``abort`` to drop the connection without a TLS goodbye,
-``reset`` to drop it with a TCP RST, and ``wait_hangup`` to hold it without answering.
+``reset`` to drop it with a TCP RST, ``wait_hangup`` to hold it without answering, and
+``until_hangup`` to notice a client that leaves while an endless answer goes on.
+Every body byte written goes through ``on_body`` (the stats count them as they go out).
 """
 
 from __future__ import annotations
@@ -127,6 +129,8 @@ class Exchange:
         """Takes over the next ``send`` (once): how a fault mangles an answer it did not build."""
         self.clock_offset_s = 0.0
         """Added to the time in the Date header (a gateway whose clock is off)."""
+        self.on_body: Callable[[int], None] | None = None
+        """Told the size of each piece of body written (raw bytes included)."""
 
     async def send(self, response: Response) -> int:
         """Answer properly; returns the number of body bytes sent (0 for HEAD).
@@ -166,6 +170,7 @@ class Exchange:
         if not data or self._is_head():
             return 0
         await self._write(h11.Data(data=data))
+        self._count(len(data))
         return len(data)
 
     async def end(self) -> None:
@@ -176,6 +181,7 @@ class Exchange:
         """Write bytes outside HTTP framing; the connection is closed after this exchange."""
         self.state = ExchangeState.CLOSED
         self._writer.write(data)
+        self._count(len(data))
         await self._writer.drain()
 
     def close(self) -> None:
@@ -209,6 +215,24 @@ class Exchange:
             async with asyncio.timeout(timeout_s):
                 while await self._reader.read(_READ_SIZE):
                     pass
+
+    async def until_hangup(self) -> None:
+        """Return once the client has hung up (whatever it sends meanwhile is dropped).
+
+        For answers that never end (``/stream/meter``): run it beside the writing, so that a
+        client that leaves is noticed at once rather than at the next write.
+        """
+        reader = self._reader
+        if reader is None:
+            await asyncio.Event().wait()  # nothing to watch: never
+            return
+        with contextlib.suppress(ConnectionError, OSError, ssl.SSLError):
+            while await reader.read(_READ_SIZE):
+                pass
+
+    def _count(self, size: int) -> None:
+        if self.on_body is not None:
+            self.on_body(size)
 
     @property
     def reusable(self) -> bool:

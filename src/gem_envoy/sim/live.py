@@ -1,33 +1,41 @@
-"""Plant state -> the live views: ``/ivp/livedata/status`` and ``/stream/meter`` events."""
+"""Plant state -> the live views: ``/ivp/livedata/status`` and ``/stream/meter`` events.
+
+Both read `PhasePowers`, as the other per-phase views do, so that a phase shows the same power
+in every view and the aggregates are the sums of the phases.
+"""
 
 from __future__ import annotations
 
+import json
 import math
 from typing import Any
 
-from .payloads import volts
+from .payloads import frequency, phase_volts
+from .phases import PHASE_NAMES, MilliWatts, PhasePowers
 from .plant import Plant, Snapshot
 
 Json = dict[str, Any]
 
 
-def _aggregate(w: float) -> Json:
-    """Milliwatt aggregates split over two legs (phase c unused on split phase)."""
-    half_mw = round(w * 500)
-    half_mva = round(abs(w) * 500)
+def _aggregate(parts: MilliWatts) -> Json:
+    """One livedata channel: mW per phase and their sum; apparent power signed like the real
+    power (as the published samples are)."""
     return {
-        "agg_p_mw": 2 * half_mw,
-        "agg_s_mva": 2 * half_mva,
-        "agg_p_ph_a_mw": half_mw,
-        "agg_p_ph_b_mw": half_mw,
-        "agg_p_ph_c_mw": 0,
-        "agg_s_ph_a_mva": half_mva,
-        "agg_s_ph_b_mva": half_mva,
-        "agg_s_ph_c_mva": 0,
+        "agg_p_mw": sum(parts),
+        "agg_s_mva": sum(parts),
+        "agg_p_ph_a_mw": parts[0],
+        "agg_p_ph_b_mw": parts[1],
+        "agg_p_ph_c_mw": parts[2],
+        "agg_s_ph_a_mva": parts[0],
+        "agg_s_ph_b_mva": parts[1],
+        "agg_s_ph_c_mva": parts[2],
     }
 
 
-def livedata_status(plant: Plant, snap: Snapshot) -> Json:
+def livedata_status(plant: Plant, snap: Snapshot, stream_enabled: bool) -> Json:
+    """``/ivp/livedata/status`` from ``snap`` (which may be an old one: frozen live data)."""
+    phases = plant.config.phases
+    powers = PhasePowers.of(snap, phases)
     capacity = plant.config.unit_capacity_wh * len(snap.soc_wh)
     soc = round(100 * sum(snap.soc_wh) / capacity) if capacity else 0
     meters = {
@@ -37,24 +45,24 @@ def livedata_status(plant: Plant, snap: Snapshot) -> Json:
         "gen_relay_state": 5,
         "backup_bat_mode": 1,
         "backup_soc": round(plant.config.reserve_soc_percent) if capacity else 0,
-        "is_split_phase": 1,
-        "phase_count": 2,
+        "is_split_phase": 1 if phases == 2 else 0,
+        "phase_count": phases,
         "enc_agg_soc": soc,
         "enc_agg_energy": round(sum(snap.soc_wh)),
         "acb_agg_soc": 0,
         "acb_agg_energy": 0,
-        "pv": _aggregate(snap.solar_w),
-        "storage": _aggregate(sum(snap.battery_w)),
-        "grid": _aggregate(snap.grid_w),
-        "load": _aggregate(snap.consumption_w),
-        "generator": _aggregate(0.0),
+        "pv": _aggregate(powers.pv),
+        "storage": _aggregate(powers.storage),
+        "grid": _aggregate(powers.grid),
+        "load": _aggregate(powers.load),
+        "generator": _aggregate((0, 0, 0)),
     }
     return {
         "connection": {
             "mqtt_state": "connected",
             "prov_state": "configured",
             "auth_state": "ok",
-            "sc_stream": "enabled",
+            "sc_stream": "enabled" if stream_enabled else "disabled",
             "sc_debug": "disabled",
         },
         "meters": meters,
@@ -64,7 +72,8 @@ def livedata_status(plant: Plant, snap: Snapshot) -> Json:
     }
 
 
-def _leg(w: float, pf: float, v: float) -> Json:
+def _phase(mw: int, pf: float, v: float, f: float) -> Json:
+    w = mw / 1000
     apparent = abs(w) / pf if w else 0.0
     reactive = math.sqrt(max(0.0, apparent**2 - w**2))
     return {
@@ -72,22 +81,33 @@ def _leg(w: float, pf: float, v: float) -> Json:
         "q": round(reactive, 3),
         "s": round(apparent, 3),
         "v": round(v, 3),
-        "i": round(apparent / v, 3),
-        "pf": round(pf if w else 0.0, 2),
-        "f": 60.0,
+        "i": round(apparent / v, 3) if v else 0.0,
+        "pf": round(math.copysign(pf, w) if w else 0.0, 2),
+        "f": f,
     }
 
 
-def _phases(w: float, pf: float, v: float) -> Json:
-    zero = _leg(0.0, 1.0, v)
-    return {"ph-a": _leg(w / 2, pf, v), "ph-b": _leg(w / 2, pf, v), "ph-c": zero}
-
-
-def stream_meter_event(snap: Snapshot) -> Json:
-    """One ``data:`` event of ``/stream/meter``, per CT and per leg."""
-    v = volts(snap.time) / 2
+def _phases(parts: MilliWatts, pf: float, phases: int, v: float, f: float) -> Json:
+    """All three keys, always; unused phases all 0.0."""
+    unused = dict.fromkeys(("p", "q", "s", "v", "i", "pf", "f"), 0.0)
     return {
-        "production": _phases(snap.solar_w, 0.99, v),
-        "net-consumption": _phases(snap.grid_w, 0.9, v),
-        "total-consumption": _phases(snap.consumption_w, 0.92, v),
+        name: _phase(parts[i], pf, v, f) if i < phases else dict(unused)
+        for i, name in enumerate(PHASE_NAMES)
     }
+
+
+def stream_meter_event(plant: Plant, snap: Snapshot) -> Json:
+    """One ``data:`` event of ``/stream/meter``: per CT, per phase."""
+    phases = plant.config.phases
+    powers = PhasePowers.of(snap, phases)
+    v, f = phase_volts(snap.time, phases), frequency(phases)
+    return {
+        "production": _phases(powers.pv, 0.99, phases, v, f),
+        "net-consumption": _phases(powers.grid, 0.9, phases, v, f),
+        "total-consumption": _phases(powers.load, 0.92, phases, v, f),
+    }
+
+
+def sse_event(event: Json) -> bytes:
+    """An event as the gateway frames it: one ``data:`` line, then an empty line."""
+    return b"data: " + json.dumps(event, separators=(",", ":")).encode() + b"\n\n"

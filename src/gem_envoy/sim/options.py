@@ -11,7 +11,10 @@ from pathlib import Path
 from .auth import SESSION_TTL_S, TokenIssuer
 from .cloud import CloudOptions
 from .faults import Fault
+from .livedata_switch import DEFAULT_TIMEOUT_S, WHEN_DISABLED
 from .plant import PlantConfig
+
+STREAM_INTERVAL_S = 1.0
 
 DEFAULT_SERIAL = "122300000001"
 DEFAULT_FIRMWARE = "D8.2.4382"
@@ -54,6 +57,30 @@ class SimOptions:
     production_at_least_wh: float = 0.0
     consumption_at_least_wh: float = 0.0
     """Lifetime counters start no lower: to go on from an earlier run (see `PlantConfig`)."""
+    phases: int = 2
+    """1 single-phase, 2 split-phase, 3 three-phase: how many phases (lines, channels) every
+    per-phase view shows; on 3 the house load is unequal between phases (see `phases`)."""
+    stream_interval_s: float = STREAM_INTERVAL_S
+    """Real seconds between two ``/stream/meter`` events (a capture's too)."""
+    livedata_timeout_s: float = DEFAULT_TIMEOUT_S
+    """How long ``POST /ivp/livedata/stream`` ``{"enable": 1}`` keeps ``sc_stream`` enabled,
+    in real seconds (see `livedata_switch`)."""
+    livedata_when_disabled: str = "frozen"
+    """What ``/ivp/livedata/status`` shows while ``sc_stream`` is disabled: ``frozen`` (the
+    values of the moment it was disabled, or of start-up) or ``refreshing``."""
+    clock_power: bool = False
+    """The freshness probe: total production reads the simulated clock, 10 W x (epoch seconds
+    mod 1000), in every view (production.json, api/v1, meters readings, livedata, stream;
+    per phase exactly the total / phases), so that whoever shows a value can tell how old it
+    is; consumption and the rest as usual (see `clock_power`)."""
+
+    def __post_init__(self) -> None:
+        if self.phases not in (1, 2, 3):
+            raise ValueError("phases must be 1, 2 or 3")
+        if self.livedata_when_disabled not in WHEN_DISABLED:
+            raise ValueError(f"livedata_when_disabled must be one of {', '.join(WHEN_DISABLED)}")
+        if self.livedata_timeout_s <= 0 or self.stream_interval_s <= 0:
+            raise ValueError("livedata_timeout_s and stream_interval_s must be positive")
 
     def plant_config(self) -> PlantConfig:
         return PlantConfig(
@@ -66,6 +93,7 @@ class SimOptions:
             weak_inverter=self.weak_inverter,
             production_at_least_wh=self.production_at_least_wh,
             consumption_at_least_wh=self.consumption_at_least_wh,
+            phases=self.phases,
         )
 
     def resolved_utc_offset_s(self) -> int:

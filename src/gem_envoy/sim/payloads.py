@@ -7,14 +7,27 @@ payloads built from the same snapshot agree with one another.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 from xml.sax.saxutils import escape
 
+from .phases import (
+    LOAD_SHARES,
+    PHASE_MODES,
+    MilliWatts,
+    PhasePowers,
+    equal_shares,
+    total_w,
+    watts,
+)
 from .plant import Plant, Snapshot
 
 PRODUCTION_EID = 704643328
 NET_EID = 704643584
-_CHANNEL_EIDS = {PRODUCTION_EID: (1778385169, 1778385170), NET_EID: (1778385425, 1778385426)}
+_CHANNEL_EIDS = {
+    PRODUCTION_EID: (1778385169, 1778385170, 1778385171),
+    NET_EID: (1778385425, 1778385426, 1778385427),
+}
 _PV_PF = 0.99
 _LOAD_PF = 0.92
 
@@ -36,6 +49,21 @@ def _r3(value: float) -> float:
 def volts(t: float) -> float:
     """Split-phase line-to-line voltage, wandering slowly around 240 V."""
     return 240.0 + 1.5 * math.sin(2 * math.pi * t / 3600)
+
+
+def phase_volts(t: float, phases: int) -> float:
+    """One phase's RMS voltage: a leg of 240 V split phase (120 V), else 230 V.
+
+    An aggregate shows ``phases`` times this (the sum of its phases, as 3-phase gateways do).
+    """
+    if phases == 2:
+        return volts(t) / 2
+    return 230.0 + 1.5 * math.sin(2 * math.pi * t / 3600)
+
+
+def frequency(phases: int) -> float:
+    """60 Hz where split phase is used (North America), 50 Hz elsewhere."""
+    return 50.0 if phases in (1, 3) else 60.0
 
 
 # -- /info --------------------------------------------------------------------------------
@@ -90,22 +118,33 @@ def _eim_energy(lifetime: float, today: float, seven_days: float) -> Json:
     }
 
 
-def _eim(kind: str, active: bool, t: float, power: Json, energy: Json, details: bool) -> Json:
-    entry: Json = {"type": "eim", "activeCount": 1 if active else 0, "measurementType": kind}
+@dataclass(frozen=True)
+class _Channel:
+    """One CT's power per phase (mW), its power factor, and its energy with the phases'
+    shares of it."""
+
+    kind: str
+    parts: MilliWatts
+    pf: float
+    energy: Json
+    shares: tuple[float, ...]
+
+
+def _eim(channel: _Channel, active: bool, t: float, phases: int, details: bool) -> Json:
+    """The aggregate is the sum of the lines (exactly, to the milliwatt)."""
+    v = phase_volts(t, phases)
+    entry: Json = {"type": "eim", "activeCount": 1 if active else 0}
+    entry["measurementType"] = channel.kind
     entry["readingTime"] = int(t)
-    entry.update(power)
-    entry.update(energy)
+    entry.update(_eim_values(total_w(channel.parts), channel.pf, v * phases))
+    entry.update(channel.energy)
     if details:
-        entry["lines"] = [_line(power, energy) for _ in range(2)]
+        entry["lines"] = [
+            _eim_values(watts(channel.parts[i]), channel.pf, v)
+            | {key: _r3(value * share) for key, value in channel.energy.items()}
+            for i, share in enumerate(channel.shares)
+        ]
     return entry
-
-
-def _line(power: Json, energy: Json) -> Json:
-    """One of two split-phase legs: half of everything, at half the voltage."""
-    values = {key: _r3(value / 2) for key, value in {**power, **energy}.items()}
-    values["rmsCurrent"] = power["rmsCurrent"]
-    values["pwrFactor"] = power["pwrFactor"]
-    return values
 
 
 def _inverters_entry(plant: Plant, snap: Snapshot) -> Json:
@@ -122,26 +161,32 @@ def _net_power_factor(grid_w: float, consumption_w: float) -> float:
     return max(abs(grid_w) / max(abs(grid_w), consumption_w, 1.0), 0.05)
 
 
+def ct_powers(plant: Plant, snap: Snapshot) -> PhasePowers:
+    """What the CTs measure per phase: nothing at all without CTs."""
+    phases = plant.config.phases
+    return PhasePowers.of(snap, phases) if plant.config.cts else PhasePowers.zero(phases)
+
+
 def production_json(plant: Plant, snap: Snapshot, details: bool = False) -> Json:
-    """Without CTs the eim entries are inactive (activeCount 0) and frozen, as on real ones."""
-    cts = plant.config.cts
+    """Without CTs the eim entries are inactive (activeCount 0) and frozen, as on real ones.
+    With ``details`` each eim entry has one line per phase."""
+    cts, phases = plant.config.cts, plant.config.phases
     c = snap.counters if cts else plant.initial_counters
-    t, v = snap.time, volts(snap.time)
-    solar, load = (snap.solar_w, snap.consumption_w) if cts else (0.0, 0.0)
-    grid = snap.grid_w if cts else 0.0
+    powers = ct_powers(plant, snap)
+    equal, load_shares = equal_shares(phases), LOAD_SHARES[phases]
     prod = _eim_energy(c.production_wh, c.production_today_wh, c.production_seven_days_wh)
     cons = _eim_energy(c.consumption_wh, c.consumption_today_wh, c.consumption_seven_days_wh)
     net = _eim_energy(c.import_wh - c.export_wh, 0.0, 0.0)
-    net_power = _eim_values(grid, _net_power_factor(grid, load), v)
+    net_pf = _net_power_factor(total_w(powers.grid), total_w(powers.load))
+    channels = (
+        _Channel("production", powers.pv, _PV_PF, prod, equal),
+        _Channel("total-consumption", powers.load, _LOAD_PF, cons, load_shares),
+        _Channel("net-consumption", powers.grid, net_pf, net, equal),
+    )
+    pv, total, net_entry = (_eim(ch, cts, snap.time, phases, details) for ch in channels)
     return {
-        "production": [
-            _inverters_entry(plant, snap),
-            _eim("production", cts, t, _eim_values(solar, _PV_PF, v), prod, details),
-        ],
-        "consumption": [
-            _eim("total-consumption", cts, t, _eim_values(load, _LOAD_PF, v), cons, details),
-            _eim("net-consumption", cts, t, net_power, net, details),
-        ],
+        "production": [_inverters_entry(plant, snap), pv],
+        "consumption": [total, net_entry],
         "storage": [_ACB_ENTRY],
     }
 
@@ -177,13 +222,14 @@ def inverters_json(plant: Plant, snap: Snapshot) -> list[Json]:
 
 def meters_json(plant: Plant) -> list[Json]:
     state = "enabled" if plant.config.cts else "disabled"
+    phases = plant.config.phases
     return [
         {
             "eid": eid,
             "state": state,
             "measurementType": kind,
-            "phaseMode": "split",
-            "phaseCount": 2,
+            "phaseMode": PHASE_MODES[phases],
+            "phaseCount": phases,
             "meteringStatus": "normal",
             "statusFlags": [],
         }
@@ -191,7 +237,10 @@ def meters_json(plant: Plant) -> list[Json]:
     ]
 
 
-def _reading(eid: int, t: float, w: float, dlvd: float, rcvd: float, v: float, pf: float) -> Json:
+def _reading(
+    eid: int, t: float, w: float, energy: tuple[float, float], v: float, pf: float
+) -> Json:
+    dlvd, rcvd = energy
     apparent = abs(w) / pf if w else 0.0
     reactive = math.sqrt(max(0.0, apparent**2 - w**2))
     return {
@@ -209,26 +258,34 @@ def _reading(eid: int, t: float, w: float, dlvd: float, rcvd: float, v: float, p
         "pwrFactor": round(math.copysign(pf, w) if w else 0.0, 3),
         "voltage": _r3(v),
         "current": _r3(apparent / v),
-        "freq": 60.0,
+        "freq": 0.0,  # set by `_meter`, which knows the phases
     }
 
 
-def _meter(eid: int, t: float, w: float, dlvd: float, rcvd: float, pf: float) -> Json:
-    v = volts(t)
-    reading = _reading(eid, t, w, dlvd, rcvd, v, pf)
-    channels = [_reading(ch, t, w / 2, dlvd / 2, rcvd / 2, v / 2, pf) for ch in _CHANNEL_EIDS[eid]]
+def _meter(
+    eid: int, t: float, parts: MilliWatts, dlvd: float, rcvd: float, pf: float, phases: int
+) -> Json:
+    """The meter's aggregate is the sum of its channels, one channel per phase."""
+    v = phase_volts(t, phases)
+    reading = _reading(eid, t, total_w(parts), (dlvd, rcvd), v * phases, pf)
+    share = 1.0 / phases
+    channels = [
+        _reading(ch, t, watts(parts[i]), (dlvd * share, rcvd * share), v, pf)
+        for i, ch in enumerate(_CHANNEL_EIDS[eid][:phases])
+    ]
+    for entry in (reading, *channels):
+        entry["freq"] = frequency(phases)
     reading["current"] = _r3(sum(ch["current"] for ch in channels))
     reading["channels"] = channels
     return reading
 
 
 def meter_readings(plant: Plant, snap: Snapshot) -> list[Json]:
-    cts = plant.config.cts
+    cts, phases = plant.config.cts, plant.config.phases
     c = snap.counters if cts else plant.initial_counters
-    solar = snap.solar_w if cts else 0.0
-    grid = snap.grid_w if cts else 0.0
-    pf = _net_power_factor(grid, snap.consumption_w if cts else 0.0)
+    powers = ct_powers(plant, snap)
+    pf = _net_power_factor(total_w(powers.grid), total_w(powers.load))
     return [
-        _meter(PRODUCTION_EID, snap.time, solar, c.production_wh, 75.689, _PV_PF),
-        _meter(NET_EID, snap.time, grid, c.import_wh, c.export_wh, pf),
+        _meter(PRODUCTION_EID, snap.time, powers.pv, c.production_wh, 75.689, _PV_PF, phases),
+        _meter(NET_EID, snap.time, powers.grid, c.import_wh, c.export_wh, pf, phases),
     ]

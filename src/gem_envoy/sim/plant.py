@@ -53,6 +53,12 @@ class PlantConfig:
     consumption_at_least_wh: float = 0.0
     """Lifetime counters start no lower than these: a plant that goes on from what an
     earlier run reported (the demo's database) rather than looking like a rebooted one."""
+    phases: int = 2
+    """1 single-phase, 2 split-phase (North America), 3 three-phase (see `phases`)."""
+
+    def __post_init__(self) -> None:
+        if self.phases not in (1, 2, 3):
+            raise ValueError("phases must be 1, 2 or 3")
 
 
 @dataclass(frozen=True)
@@ -117,6 +123,8 @@ class Snapshot:
     soc_wh: tuple[float, ...]
     counters: Counters
     reports: tuple[InverterReport, ...]
+    reported_w: int | None = None
+    """Replaces the sum of the inverters' reports in `inverters_w` (the clock-power probe)."""
 
     @property
     def consumption_w(self) -> float:
@@ -125,6 +133,8 @@ class Snapshot:
     @property
     def inverters_w(self) -> int:
         """The sum of the inverters' last reports (lags the CT by up to five minutes)."""
+        if self.reported_w is not None:
+            return self.reported_w
         return sum(report.watts for report in self.reports)
 
 

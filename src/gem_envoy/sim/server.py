@@ -60,10 +60,18 @@ HandlerWrapper = Callable[[Handler], Handler]
 
 def make_source(options: SimOptions) -> EndpointSource:
     if options.capture is not None:
-        return CaptureSource(options.capture)
+        return CaptureSource(options.capture, options.stream_interval_s)
     clock = SimClock(options.start_time, options.speed)
     plant = Plant(options.plant_config(), clock.now())
-    return SyntheticSource(plant, clock, options.firmware)
+    return SyntheticSource(
+        plant,
+        clock,
+        options.firmware,
+        stream_interval_s=options.stream_interval_s,
+        clock_power=options.clock_power,
+        livedata_timeout_s=options.livedata_timeout_s,
+        livedata_when_disabled=options.livedata_when_disabled,
+    )
 
 
 class SimServer:

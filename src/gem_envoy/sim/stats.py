@@ -12,7 +12,10 @@ The JSON document::
       "max_in_flight": 1,
       "in_flight": 0,
       "connections_open": 1,
-      "faults_applied": 0
+      "faults_applied": 0,
+      "paths": {"/production.json": {"requests": 4, "bytes": 5120}, ...},
+      "streams_open": 0,
+      "max_streams_open": 0
     }
 
 - ``requests`` counts gateway requests by request target (path plus ``?query`` when there is
@@ -23,7 +26,13 @@ The JSON document::
   only to talk to ``/__sim/*`` counts too: ask for stats over a connection that is already open
   (or subtract one) when a test counts handshakes.
 - ``check_jwt`` counts every ``GET /auth/check_jwt``, valid token or not: each costs the gateway.
-- ``bytes_sent`` counts body bytes of gateway answers (headers and TLS overhead excluded).
+- ``bytes_sent`` counts body bytes of gateway answers (headers and TLS overhead excluded),
+  as they are written: a ``/stream/meter`` stream adds its bytes while it lasts.
+- ``paths`` counts the same requests and bytes by path (the query left out), every method
+  together: ``{"/stream/meter": {"requests": 1, "bytes": 48213}, ...}``.
+- ``streams_open`` is the number of ``/stream/meter`` streams being sent now (from their
+  headers until the client hangs up or the stream breaks); ``max_streams_open`` the largest
+  it has been, so that a test shows a client never holds two at once.
 - ``max_in_flight`` is the largest number of gateway requests being handled at the same moment,
   across all connections (from the moment a request is read in full until its answer is
   written); ``in_flight`` is that number now.
@@ -37,8 +46,8 @@ counters are at ``GET /__sim/cloud``).
 
 ``/__sim/*`` requests are never counted in ``requests``, ``requests_total``, ``bytes_sent`` or
 the in-flight figures. A reset zeroes the counters and ``max_in_flight`` (which restarts from the
-requests in flight at that moment); the gauges ``in_flight`` and ``connections_open`` keep their
-values.
+requests in flight at that moment, as ``max_streams_open`` from the streams open); the gauges
+``in_flight``, ``connections_open`` and ``streams_open`` keep their values.
 """
 
 from __future__ import annotations
@@ -60,16 +69,33 @@ class SimStats:
         self.max_in_flight = 0
         self.connections_open = 0
         self.faults_applied = 0
+        self.path_requests: Counter[str] = Counter()
+        self.path_bytes: Counter[str] = Counter()
+        self.streams_open = 0
+        self.max_streams_open = 0
         self.cloud: str | None = None
 
     def request_started(self, target: str, method: str = "GET") -> None:
         self.requests[target] += 1
         self.by_method.setdefault(method, Counter())[target] += 1
+        self.path_requests[target.partition("?")[0]] += 1
         self.in_flight += 1
         self.max_in_flight = max(self.max_in_flight, self.in_flight)
 
     def request_finished(self) -> None:
         self.in_flight -= 1
+
+    def body_sent(self, path: str, size: int) -> None:
+        """``size`` bytes of the answer to a request for ``path`` were written."""
+        self.bytes_sent += size
+        self.path_bytes[path] += size
+
+    def stream_opened(self) -> None:
+        self.streams_open += 1
+        self.max_streams_open = max(self.max_streams_open, self.streams_open)
+
+    def stream_closed(self) -> None:
+        self.streams_open -= 1
 
     def reset(self) -> None:
         self.requests.clear()
@@ -78,7 +104,10 @@ class SimStats:
         self.check_jwt = 0
         self.bytes_sent = 0
         self.faults_applied = 0
+        self.path_requests.clear()
+        self.path_bytes.clear()
         self.max_in_flight = self.in_flight
+        self.max_streams_open = self.streams_open
 
     def as_json(self) -> dict[str, Any]:
         cloud = {} if self.cloud is None else {"cloud": self.cloud}
@@ -93,4 +122,10 @@ class SimStats:
             "in_flight": self.in_flight,
             "connections_open": self.connections_open,
             "faults_applied": self.faults_applied,
+            "paths": {
+                path: {"requests": self.path_requests[path], "bytes": self.path_bytes[path]}
+                for path in sorted(self.path_requests.keys() | self.path_bytes.keys())
+            },
+            "streams_open": self.streams_open,
+            "max_streams_open": self.max_streams_open,
         }

@@ -6,31 +6,50 @@ the payload, so all endpoints agree at any instant.
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
 from . import ensemble, live, payloads
 from .clock import SimClock
+from .clock_power import with_clock_power
+from .event_stream import paced
 from .http import XML_TYPE, Request, Response, error_response, json_response
+from .livedata_switch import DEFAULT_TIMEOUT_S, LiveDataSwitch
+from .options import STREAM_INTERVAL_S
 from .plant import Plant, Snapshot
 from .storage_modes import BatterySettings
 from .tariff import RevertDelay, TariffDocument
 
-STREAM_INTERVAL_S = 1.0
+LIVEDATA_STREAM = "/ivp/livedata/stream"
 
 Route = Callable[["SyntheticSource", Snapshot, Request], Response | None]
 
 
 class SyntheticSource:
-    """Answers gateway endpoints from a `Plant` driven by a `SimClock`."""
+    """Answers gateway endpoints from a `Plant` driven by a `SimClock`.
 
-    def __init__(self, plant: Plant, clock: SimClock, firmware: str) -> None:
+    Live data (``/ivp/livedata/*``, ``/stream/meter``) needs CTs: a gateway without them
+    answers 404 there.
+    """
+
+    def __init__(
+        self,
+        plant: Plant,
+        clock: SimClock,
+        firmware: str,
+        *,
+        stream_interval_s: float = STREAM_INTERVAL_S,
+        clock_power: bool = False,
+        livedata_timeout_s: float = DEFAULT_TIMEOUT_S,
+        livedata_when_disabled: str = "frozen",
+    ) -> None:
         self.plant = plant
         self.clock = clock
         self.firmware = firmware
+        self.stream_interval_s = stream_interval_s
+        self.clock_power = clock_power
+        self.livedata = LiveDataSwitch(self.snapshot, livedata_timeout_s, livedata_when_disabled)
         # The storage settings live in the tariff document; the batteries follow its writes.
         self.revert_delay: RevertDelay | None = None  # the cloud-revert fault, from the server
         document = ensemble.tariff(plant, plant.snapshot())
@@ -48,7 +67,8 @@ class SyntheticSource:
 
     def snapshot(self) -> Snapshot:
         self.plant.advance_to(self.clock.now())
-        return self.plant.snapshot()
+        snap = self.plant.snapshot()
+        return with_clock_power(snap) if self.clock_power else snap
 
     def _revert_delay(self) -> float | None:
         return self.revert_delay() if self.revert_delay is not None else None
@@ -65,8 +85,8 @@ class SyntheticSource:
 
     def answer(self, request: Request) -> Response | None:
         """The answer to an (authorised) request; None when the gateway has no such endpoint."""
-        if request.path == "/ivp/livedata/stream" and request.method == "POST":
-            return json_response({"sc_stream": "enabled"})
+        if request.path == LIVEDATA_STREAM:
+            return self._livedata_stream(request)
         if request.path == "/admin/lib/tariff":
             return self._tariff(request)
         route = _ROUTES.get(request.path)
@@ -85,12 +105,16 @@ class SyntheticSource:
             return error_response(405)
         return self.tariff.get()
 
-    async def meter_stream(self) -> AsyncIterator[bytes]:
-        """Server-sent events, one a second, until the client goes away."""
-        while True:
-            event = live.stream_meter_event(self.snapshot())
-            yield f"data: {json.dumps(event)}\n\n".encode()
-            await asyncio.sleep(STREAM_INTERVAL_S)
+    def _livedata_stream(self, request: Request) -> Response | None:
+        if not self.plant.config.cts:
+            return None
+        if request.method != "POST":
+            return error_response(405)
+        return self.livedata.post(request)
+
+    def meter_event(self) -> bytes:
+        """One ``/stream/meter`` event, from the plant as it is now."""
+        return live.sse_event(live.stream_meter_event(self.plant, self.snapshot()))
 
 
 def _json(value: Any) -> Response | None:
@@ -107,8 +131,19 @@ def _production(src: SyntheticSource, snap: Snapshot, request: Request) -> Respo
     return json_response(payloads.production_json(src.plant, snap, details))
 
 
-def _stream(src: SyntheticSource, _snap: Snapshot, _req: Request) -> Response:
-    return Response(200, content_type="text/event-stream", stream=src.meter_stream())
+def _stream(src: SyntheticSource, _snap: Snapshot, _req: Request) -> Response | None:
+    """One event a second, each from a fresh snapshot; only on metered gateways."""
+    if not src.plant.config.cts:
+        return None
+    events = paced(src.meter_event, src.stream_interval_s)
+    return Response(200, content_type="text/event-stream", stream=events)
+
+
+def _livedata_status(src: SyntheticSource, _snap: Snapshot, _req: Request) -> Response | None:
+    if not src.plant.config.cts:
+        return None
+    snap, enabled = src.livedata.view()
+    return json_response(live.livedata_status(src.plant, snap, enabled))
 
 
 _ROUTES: dict[str, Route] = {
@@ -127,6 +162,6 @@ _ROUTES: dict[str, Route] = {
     "/ivp/ensemble/power": lambda s, snap, r: json_response(ensemble.power(s.plant, snap)),
     "/ivp/ensemble/secctrl": lambda s, snap, r: _json(ensemble.secctrl(s.plant, snap)),
     "/ivp/ensemble/status": lambda s, snap, r: _json(ensemble.status(s.plant, snap)),
-    "/ivp/livedata/status": lambda s, snap, r: json_response(live.livedata_status(s.plant, snap)),
+    "/ivp/livedata/status": _livedata_status,
     "/stream/meter": _stream,
 }
