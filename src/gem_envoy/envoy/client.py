@@ -10,14 +10,15 @@ lapsed, so the token is checked once more and the request repeated before report
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from http.cookies import CookieError, SimpleCookie
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from gem_envoy.envoy import parse
 from gem_envoy.envoy.errors import (
     AuthRejected,
     BadResponse,
+    EnvoyError,
     NotFound,
     NotPermitted,
     UnsupportedFirmware,
@@ -29,6 +30,7 @@ from gem_envoy.envoy.models import (
     EnsembleStatus,
     GatewayInfo,
     Inverter,
+    LiveStatus,
     MeterConfig,
     MeterReading,
     ProductionReport,
@@ -44,17 +46,31 @@ from gem_envoy.envoy.paths import (
     ENSEMBLE_STATUS,
     INFO,
     INVERTERS,
+    LIVEDATA_STATUS,
+    LIVEDATA_STREAM,
     METER_READINGS,
     METERS,
     PRODUCTION,
     SECCTRL,
+    STREAM_METER,
     TARIFF,
     V1_PRODUCTION,
 )
 from gem_envoy.envoy.token import TokenClaims, read_claims
-from gem_envoy.envoy.transport_protocol import Response, Transport
+from gem_envoy.envoy.transport_protocol import (
+    Response,
+    StreamingTransport,
+    StreamReply,
+    Transport,
+)
+
+if TYPE_CHECKING:
+    from gem_envoy.envoy.stream import MeterStream
 
 T = TypeVar("T")
+
+# `POST /ivp/livedata/stream`: turns the gateway's live status on (for about 15 minutes).
+LIVEDATA_ENABLE_BODY = b'{"enable":1}'
 
 
 def _session_from(reply: Response) -> str | None:
@@ -77,6 +93,10 @@ class EnvoyClient:
         self._transport = transport
         self._token = token.strip()
         self._session: str | None = None
+        self._stream: MeterStream | None = None  # the one open meter stream, if any
+        # Set when the gateway answered `/production.json?details=1` with a 404 (a capture
+        # without that file): from then on, `production(details=True)` asks without it.
+        self._details_refused = False
 
     @classmethod
     def connect_to(
@@ -105,19 +125,28 @@ class EnvoyClient:
         self._session = None
 
     async def close(self) -> None:
+        """Close the meter stream, if one is open, and the transport."""
+        if self._stream is not None:
+            await self._stream.close()
         await self._transport.close()
 
     # -- raw access -------------------------------------------------------------------------
 
     async def fetch(self, path: str) -> bytes:
         """The body of an authenticated GET, or the EnvoyError that says why not."""
+        reply = await self._in_session(lambda: self._get(path))
+        return self._body_of(reply, path)
+
+    async def _in_session(self, send: Callable[[], Awaitable[Response]]) -> Response:
+        """`send` on the session; a 401 on a lapsed session is answered by one fresh session
+        and `send` again. `send` reads the session's headers each time it is called."""
         await self._ensure_session()
-        reply = await self._get(path)
+        reply = await send()
         if reply.status == 401:
             self._session = None
             await self._ensure_session()
-            reply = await self._get(path)
-        return self._body_of(reply, path)
+            reply = await send()
+        return reply
 
     async def fetch_info(self) -> bytes:
         """`/info` needs no token; it is how a gateway says who it is."""
@@ -135,6 +164,11 @@ class EnvoyClient:
         # Without a cookie the bearer header alone still works; "" marks the check as done.
         self._session = _session_from(reply) or ""
 
+    def auth_headers(self) -> dict[str, str]:
+        """The headers of an authenticated request on the current session (the bearer token
+        and the `sessionId` cookie): secrets, never to be shown or logged."""
+        return self._headers()
+
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if self._session:
@@ -148,17 +182,15 @@ class EnvoyClient:
         headers = self._headers() | {"Content-Type": "application/json"}
         return await self._transport.put(path, headers, body)
 
+    async def _post(self, path: str, body: bytes) -> Response:
+        headers = self._headers() | {"Content-Type": "application/json"}
+        return await self._transport.post(path, headers, body)
+
     @staticmethod
     def _body_of(reply: Response, path: str) -> bytes:
         if reply.status == 200:
             return reply.body
-        if reply.status == 401:
-            raise AuthRejected(path)
-        if reply.status == 403:
-            raise NotPermitted(path)
-        if reply.status == 404:
-            raise NotFound(path)
-        raise BadResponse(f"bad response from {path}: the gateway answered HTTP {reply.status}")
+        raise status_error(reply.status, path)
 
     async def _read(self, path: str, parser: Callable[[bytes], T]) -> T:
         return parser(await self.fetch(path))
@@ -172,7 +204,16 @@ class EnvoyClient:
             raise UnsupportedFirmware(info.firmware)
         return info
 
-    async def production(self) -> ProductionReport:
+    async def production(self, details: bool = False) -> ProductionReport:
+        """`/production.json`; with `details`, `?details=1`, whose CT entries carry per-phase
+        `lines` (`ProductionEntry.lines_w`). A gateway that answers that with a 404 (a capture
+        recorded without it) is asked without it, then and from then on."""
+        if details and not self._details_refused:
+            path = f"{PRODUCTION}?details=1"
+            reply = await self._in_session(lambda: self._get(path))
+            if reply.status != 404:
+                return parse.parse_production(self._body_of(reply, path))
+            self._details_refused = True
         return await self._read(PRODUCTION, parse.parse_production)
 
     async def v1_production(self) -> V1Production:
@@ -202,6 +243,10 @@ class EnvoyClient:
     async def storage_settings(self) -> StorageSettings:
         return await self._read(TARIFF, parse.parse_storage_settings)
 
+    async def livedata_status(self) -> LiveStatus:
+        """`/ivp/livedata/status`: the power flow in W (its milliwatts converted)."""
+        return await self._read(LIVEDATA_STATUS, parse.livedata_status)
+
     async def tariff(self) -> Tariff:
         """The whole tariff document, every field kept (what a write must send back)."""
         return await self._read(TARIFF, parse.parse_tariff)
@@ -217,16 +262,70 @@ class EnvoyClient:
         twice changes nothing more). Any other status is a `WriteRefused` quoting the
         gateway, or the usual AuthRejected (401) / NotPermitted (403) / NotFound (404)."""
         body = tariff_body(tariff)
-        await self._ensure_session()
-        reply = await self._put(TARIFF, body)
-        if reply.status == 401:
-            self._session = None
-            await self._ensure_session()
-            reply = await self._put(TARIFF, body)
+        reply = await self._in_session(lambda: self._put(TARIFF, body))
         if reply.status in (401, 403, 404):
             self._body_of(reply, TARIFF)  # raises the matching error
         if reply.status != 200:
             raise WriteRefused(TARIFF, reply.status, _error_detail(reply))
+
+    async def enable_livedata(self) -> None:
+        """POST `{"enable": 1}` to `/ivp/livedata/stream`: the gateway keeps its live status
+        fresh (and publishes it) for about 15 minutes. Its answer (`{"sc_stream": ...}`) is
+        not read: `livedata_status().stream_enabled` says whether it took. A 401 on a lapsed
+        session is retried once on a fresh one, as reads are; then AuthRejected (401),
+        NotPermitted (403), NotFound (404) or BadResponse."""
+        reply = await self._in_session(lambda: self._post(LIVEDATA_STREAM, LIVEDATA_ENABLE_BODY))
+        self._body_of(reply, LIVEDATA_STREAM)
+
+    # -- the meter stream ---------------------------------------------------------------------
+
+    def meter_stream(self, idle_timeout_s: float = 5.0) -> MeterStream:
+        """`/stream/meter`, on a connection of its own: `async with` it, then `async for`
+        its `LivePower`s (see `stream.MeterStream`). Opening one closes any other this client
+        has open, so that never two are. A transport that cannot stream (a capture) raises
+        NotFound, as a gateway without the endpoint would."""
+        if not isinstance(self._transport, StreamingTransport):
+            raise NotFound(STREAM_METER)
+        from gem_envoy.envoy.stream import MeterStream
+
+        return MeterStream(self, self._transport, idle_timeout_s)
+
+    async def _claim_stream(self, stream: MeterStream) -> None:
+        """`stream` is about to connect: any other open stream of this client closes first."""
+        previous, self._stream = self._stream, stream
+        if previous is not None and previous is not stream:
+            await previous.close()
+
+    def _release_stream(self, stream: MeterStream) -> None:
+        if self._stream is stream:
+            self._stream = None
+
+    async def _open_meter_stream(self, transport: StreamingTransport) -> StreamReply:
+        """The stream's GET, with the session's headers; one fresh session after a 401.
+        Returns the answer whatever its status (the stream says what a refusal means)."""
+        await self._ensure_session()
+        reply = await transport.open_stream(STREAM_METER, self._stream_headers())
+        if reply.status == 401:
+            await reply.close()
+            self._session = None
+            await self._ensure_session()
+            reply = await transport.open_stream(STREAM_METER, self._stream_headers())
+        return reply
+
+    def _stream_headers(self) -> dict[str, str]:
+        return self._headers() | {"Accept": "text/event-stream"}
+
+
+def status_error(status: int, path: str) -> EnvoyError:
+    """What a status other than 200 means: AuthRejected (401), NotPermitted (403), NotFound
+    (404), else BadResponse."""
+    if status == 401:
+        return AuthRejected(path)
+    if status == 403:
+        return NotPermitted(path)
+    if status == 404:
+        return NotFound(path)
+    return BadResponse(f"bad response from {path}: the gateway answered HTTP {status}")
 
 
 def tariff_body(tariff: Mapping[str, object]) -> bytes:

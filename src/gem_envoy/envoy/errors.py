@@ -81,3 +81,14 @@ class UnsupportedFirmware(EnvoyError):
             "the driver speaks only the D7+ JWT flow. Upgrade the gateway in Enlighten"
         )
         self.firmware = firmware
+
+
+class StreamStalled(EnvoyError):
+    """The meter stream's connection is open but no event came for its idle timeout: a hung
+    connection (a gateway may leave one open without sending), to drop and open again."""
+
+    def __init__(self, idle_timeout_s: float) -> None:
+        super().__init__(
+            f"stalled: the gateway's meter stream sent nothing for {idle_timeout_s:g} s"
+        )
+        self.idle_timeout_s = idle_timeout_s

@@ -14,10 +14,11 @@ and a controller may poll a thousand gateways.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 import ssl
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -82,10 +83,14 @@ class HttpsTransport:
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
-    def _open_session(self) -> aiohttp.ClientSession:
+    def _open_session(self, *, keepalive: bool = True) -> aiohttp.ClientSession:
         # Made on first use, inside the event loop that will use it.
         tls: ssl.SSLContext | CertificatePin = self.pin or _unverified_tls()
-        connector = aiohttp.TCPConnector(limit=1, ssl=tls, keepalive_timeout=KEEPALIVE_SECONDS)
+        connector = (
+            aiohttp.TCPConnector(limit=1, ssl=tls, keepalive_timeout=KEEPALIVE_SECONDS)
+            if keepalive
+            else aiohttp.TCPConnector(limit=1, ssl=tls, force_close=True)
+        )
         return aiohttp.ClientSession(
             connector=connector,
             cookie_jar=aiohttp.DummyCookieJar(),  # the auth layer manages the session cookie
@@ -101,6 +106,29 @@ class HttpsTransport:
         """PUT `body` to `path`, under the same rules as a GET (one at a time, one deadline
         for the whole exchange, capped answer, no redirect followed)."""
         return await self.request("PUT", path, headers, body)
+
+    async def post(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """POST `body` to `path`, under the same rules as a GET."""
+        return await self.request("POST", path, headers, body)
+
+    async def open_stream(self, path: str, headers: Mapping[str, str]) -> HttpsStream:
+        """GET `path` on a connection of its own, beside the requests (not under their lock),
+        for an answer whose body does not end (`/stream/meter`). The same TLS settings and
+        pin as every request; the connection and the answer's head must come within
+        `timeout_s`, as a request's would; the body has neither deadline nor cap (it is read
+        piece by piece, and the reader watches for silence). No redirect is followed."""
+        session = self._open_session(keepalive=False)
+        try:
+            async with self._failures(path), asyncio.timeout(self.timeout_s):
+                url = self._base + path
+                reply = await session.get(url, headers=dict(headers), allow_redirects=False)
+            if 300 <= reply.status < 400:
+                _abort(reply)
+                raise BadResponse(_redirect_message(path, reply))
+        except BaseException:
+            await session.close()
+            raise
+        return HttpsStream(session, reply, path, f"{self.host}:{self.port}")
 
     async def request(
         self, method: str, path: str, headers: Mapping[str, str], body: bytes | None = None
@@ -126,9 +154,14 @@ class HttpsTransport:
         body: bytes | None,
     ) -> Response:
         """One exchange under the deadline, its failures in the client's own words."""
+        async with self._failures(path), asyncio.timeout(self.timeout_s):
+            return await self._exchange(session, method, path, headers, body)
+
+    @contextlib.asynccontextmanager
+    async def _failures(self, path: str) -> AsyncIterator[None]:
+        """aiohttp's and the socket's failures (a deadline passed included) as EnvoyErrors."""
         try:
-            async with asyncio.timeout(self.timeout_s):
-                return await self._exchange(session, method, path, headers, body)
+            yield
         except TimeoutError:
             raise GatewayTimeout(
                 f"timeout: the gateway did not answer {path} within "
@@ -222,6 +255,36 @@ class HttpsTransport:
 
     async def close(self) -> None:
         await self._discard_session()
+
+
+class HttpsStream:
+    """The open answer of `HttpsTransport.open_stream` (a `StreamReply`)."""
+
+    def __init__(
+        self, session: aiohttp.ClientSession, reply: aiohttp.ClientResponse, path: str, where: str
+    ) -> None:
+        self._session = session
+        self._reply = reply
+        self._path = path
+        self._where = where
+        self.status = reply.status
+
+    def __repr__(self) -> str:
+        return f"HttpsStream({self._where}{self._path}, HTTP {self.status})"
+
+    async def read(self) -> bytes:
+        try:
+            return await self._reply.content.readany()
+        except (aiohttp.ClientError, OSError) as exc:
+            raise Unreachable(
+                f"unreachable: the connection to {self._where} was lost during {self._path} "
+                f"({type(exc).__name__})"
+            ) from None
+
+    async def close(self) -> None:
+        _abort(self._reply)  # at once, whatever comes next (a cancellation included)
+        self._reply.release()
+        await self._session.close()
 
 
 def _abort(reply: aiohttp.ClientResponse) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,4 +40,35 @@ class Transport(Protocol):
         """PUT `body` to `path` and the whole answer, whatever its status."""
         ...
 
+    async def post(self, path: str, headers: Mapping[str, str], body: bytes) -> Response:
+        """POST `body` to `path` and the whole answer, whatever its status."""
+        ...
+
     async def close(self) -> None: ...
+
+
+class StreamReply(Protocol):
+    """A GET whose body does not end (`/stream/meter`): its status, then its bytes as they
+    come, on a connection of its own."""
+
+    @property
+    def status(self) -> int: ...
+
+    async def read(self) -> bytes:
+        """The next bytes of the body as they arrive; b"" when the gateway ended it. A lost
+        connection raises `Unreachable`. No deadline: the caller watches for silence."""
+        ...
+
+    async def close(self) -> None:
+        """Drop the connection (at once: no goodbye to wait for). Safe to call twice."""
+        ...
+
+
+@runtime_checkable
+class StreamingTransport(Transport, Protocol):
+    """A transport that can also hold a long-lived GET open beside its requests."""
+
+    async def open_stream(self, path: str, headers: Mapping[str, str]) -> StreamReply:
+        """GET `path` on a new connection of its own; returns once the answer's head came
+        (whatever its status), or raises the transport's `EnvoyError`s."""
+        ...
