@@ -21,7 +21,7 @@ from collections.abc import Callable, Coroutine, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import httpx
 import pytest
@@ -88,7 +88,13 @@ class Stack:
         return value
 
 
-def sign_in(page: Page, stack: Stack, user: str, password: str) -> None:
+class Served(Protocol):
+    """What sign_in needs of a stack: the page's address (a Stack, or a host alone)."""
+
+    url: str
+
+
+def sign_in(page: Page, stack: Served, user: str, password: str) -> None:
     """Sign in through the page's own form and wait for the app to show."""
     page.goto(stack.url + "/")
     page.fill("#signin-user", user)

@@ -501,7 +501,12 @@ def test_the_device_form_is_the_drivers_declaration(
         assert (page.get_attribute(field, "type") or "text") == kind, spec
         if spec["minimum"] is not None:
             assert page.get_attribute(field, "min") == str(spec["minimum"]), spec
-        if spec["default"] is not None:
+        if spec["type"] == "bool":
+            # A choice of default, true or false; the default named in the first option.
+            shown = page.locator(f"{field} option").first.inner_text()
+            want = "not set" if spec["default"] is None else f"default ({spec['default']!s})"
+            assert shown == want.lower(), (shown, spec)
+        elif spec["default"] is not None:
             assert page.get_attribute(field, "placeholder") == str(spec["default"]), spec
         hint = page.inner_text(f"[data-attribute={spec['name']}] .hint")
         assert hint.startswith(spec["description"]), (hint, spec)

@@ -42,6 +42,8 @@ const LAYOUTS = {
 };
 const NARROW_BELOW_PX = 480;
 const LABELS = { solar: "Solar", grid: "Grid", home: "Home", battery: "Battery" };
+// The attribute each node's value shows (data-attr, for people who inspect and for tests).
+const ATTRS = { solar: "production_now_w", grid: "net_power_w", home: "consumption_now_w", battery: "battery_now_w" };
 // Below this, a line is drawn still: noise, not a flow.
 const IDLE_W = 10;
 
@@ -126,6 +128,8 @@ function build(layout) {
       }),
     );
     const texts = textBlock(node, R, LABELS[key]);
+    texts.value.dataset.attr = ATTRS[key];
+    if (key === "battery") texts.detail.dataset.attr = "battery_soc_percent";
     for (const t of Object.values(texts)) group.append(t);
     nodes.append(group);
     parts[key] = { line, arrow, group, ...texts };
@@ -159,15 +163,30 @@ function textBlock(node, R, label) {
   };
 }
 
-/** A line's state: idle, or active toward the hub, or (outward) from the hub to its node. */
+/** A line's state: idle, or active toward the hub, or (outward) from the hub to its node.
+ * Live values arrive every second: a line whose state stays is not touched, so its dots keep
+ * moving without a restart and nothing is restyled. */
 function setLine({ line, arrow }, watts, outward) {
   const active = isNum(watts) && Math.abs(watts) >= IDLE_W;
+  const direction = !active ? "" : outward ? "from-hub" : "to-hub";
+  if (arrow.hasAttribute("transform") && arrow.dataset.direction === direction) return;
   line.classList.toggle("active", active);
   line.classList.toggle("reverse", active && outward);
   arrow.classList.toggle("active", active);
-  arrow.dataset.direction = !active ? "" : outward ? "from-hub" : "to-hub";
+  arrow.dataset.direction = direction;
   const { x, y, angle } = arrow.dataset;
   arrow.setAttribute("transform", `translate(${x} ${y}) rotate(${Number(angle) + (outward ? 180 : 0)})`);
+}
+
+/** Text and style writes that skip what is already there (see setLine). */
+function setText(el, text) {
+  if (el.textContent !== text) el.textContent = text;
+}
+function setDisplay(el, display) {
+  if (el.style.getPropertyValue("display") !== display) {
+    if (display) el.style.setProperty("display", display);
+    else el.style.removeProperty("display");
+  }
 }
 
 function update(parts, title, v) {
@@ -178,46 +197,36 @@ function update(parts, title, v) {
   const hasBattery = isNum(battery) || isNum(v.battery_soc_percent);
 
   setValue(parts.solar.value, power(solar), solar);
-  parts.solar.value.dataset.attr = "production_now_w";
-  parts.solar.detail.textContent = !isNum(solar) ? "" : solar >= IDLE_W ? "producing" : "not producing";
+  setText(parts.solar.detail, !isNum(solar) ? "" : solar >= IDLE_W ? "producing" : "not producing");
   setLine(parts.solar, solar, false);
 
   setValue(parts.home.value, power(home), home);
-  parts.home.value.dataset.attr = "consumption_now_w";
-  parts.home.detail.textContent = isNum(home) ? "using" : "no consumption meter";
+  setText(parts.home.detail, isNum(home) ? "using" : "no consumption meter");
   setLine(parts.home, home, true);
 
   setValue(parts.grid.value, power(isNum(net) ? Math.abs(net) : net), net);
-  parts.grid.value.dataset.attr = "net_power_w";
-  parts.grid.detail.textContent = !isNum(net)
-    ? "no grid meter"
-    : net >= IDLE_W
-      ? "exporting"
-      : net <= -IDLE_W
-        ? "importing"
-        : "balanced";
+  const gridWay = !isNum(net) ? "no grid meter" : net >= IDLE_W ? "exporting" : net <= -IDLE_W ? "importing" : "balanced";
+  setText(parts.grid.detail, gridWay);
   // Exporting: power leaves the hub for the grid.
   setLine(parts.grid, net, isNum(net) && net > 0);
 
-  parts.battery.group.style.setProperty("display", hasBattery ? "inline" : "none");
-  parts.battery.line.style.setProperty("display", hasBattery ? "inline" : "none");
+  setDisplay(parts.battery.group, hasBattery ? "inline" : "none");
+  setDisplay(parts.battery.line, hasBattery ? "inline" : "none");
   // Not "inline": the stylesheet shows the arrow only while its line is active.
-  if (hasBattery) parts.battery.arrow.style.removeProperty("display");
-  else parts.battery.arrow.style.setProperty("display", "none");
+  setDisplay(parts.battery.arrow, hasBattery ? "" : "none");
   if (hasBattery) {
     setValue(parts.battery.value, power(isNum(battery) ? Math.abs(battery) : battery), battery);
-    parts.battery.value.dataset.attr = "battery_now_w";
     const state = v.battery_state || (isNum(battery) ? (battery > 0 ? "discharging" : "charging") : "");
     const soc = v.battery_soc_percent;
-    parts.battery.detail.textContent = [state, isNum(soc) ? percent(soc) : null].filter(Boolean).join(" · ");
-    parts.battery.detail.dataset.attr = "battery_soc_percent";
-    if (isNum(soc)) parts.battery.detail.dataset.raw = String(soc);
+    setText(parts.battery.detail, [state, isNum(soc) ? percent(soc) : null].filter(Boolean).join(" · "));
+    if (isNum(soc) && parts.battery.detail.dataset.raw !== String(soc)) parts.battery.detail.dataset.raw = String(soc);
     // Charging: power leaves the hub for the battery.
     setLine(parts.battery, battery, isNum(battery) && battery < 0);
     const level = isNum(soc) ? Math.max(0, Math.min(100, soc)) / 100 : 0;
-    parts.socFill.rect.setAttribute("width", String(parts.socFill.full * level));
+    const width = String(parts.socFill.full * level);
+    if (parts.socFill.rect.getAttribute("width") !== width) parts.socFill.rect.setAttribute("width", width);
   }
-  title.textContent = describe(v, hasBattery);
+  setText(title, describe(v, hasBattery));
 }
 
 /** The picture in words, for screen readers. */

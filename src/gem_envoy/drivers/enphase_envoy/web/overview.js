@@ -1,12 +1,16 @@
 // The overview of one device: power flow, energy today and lifetime, the battery's settings
 // (battery.js), and the gateway's health.
 // Everything is drawn from the attribute cache and redrawn in place when the host pushes a change.
+// A live feed changes the power values every second or two: those changes redraw only the
+// power card (flow, per-phase table, freshness line), never the rest of the page.
 
 import { api } from "/js/api.js";
 import { h, setValue } from "/js/dom.js";
 import { DAY_MS, ago, clock, count, date, energy, isNum, parseIso } from "/js/format.js";
 import { createBatteryCard } from "./battery.js";
 import { createFlow } from "./flow.js";
+import { createFreshness, isPower } from "./freshness.js";
+import { createPhases } from "./phases.js";
 import { get, load, subscribe } from "/js/state.js";
 import { useStyle } from "./style.js";
 
@@ -19,6 +23,10 @@ export function mount(root, ctx) {
     return null;
   }
   const flow = createFlow();
+  const phases = createPhases();
+  const flowCard = h("section", { class: "card flow", "aria-labelledby": "flow-h" });
+  const freshness = createFreshness(flowCard);
+  flowCard.append(h("h2", { id: "flow-h" }, "Power now"), freshness.el, flow.el, phases.el);
   const battery = createBatteryCard(device, ctx.isAdmin);
   const f = {}; // the elements that show values, by name
   const field = (name, cls = "val") => (f[name] = h("span", { class: cls, dataset: { attr: name } }, "—"));
@@ -33,12 +41,7 @@ export function mount(root, ctx) {
     h(
       "div",
       { class: "grid overview-grid" },
-      h(
-        "section",
-        { class: "card flow", "aria-labelledby": "flow-h" },
-        h("h2", { id: "flow-h" }, "Power now", (f.updated = h("span", { class: "small muted" }))),
-        flow.el,
-      ),
+      flowCard,
       h(
         "div",
         { class: "stack" },
@@ -103,9 +106,16 @@ export function mount(root, ctx) {
     ),
   );
 
+  function renderPower() {
+    const { values: v } = get("device", device.id);
+    flow.update(v);
+    phases.update(v);
+    freshness.update(v);
+  }
+
   function render() {
     const { values: v, updated } = get("device", device.id);
-    flow.update(v);
+    renderPower();
     for (const name of [
       "production_today_wh",
       "consumption_today_wh",
@@ -123,24 +133,42 @@ export function mount(root, ctx) {
     renderToken(f, tokenAlert, v, ctx.isAdmin);
     battery.render(v);
     certificate.render(v);
-    // "Power now" is as fresh as the last good poll.
-    if (isNum(v.last_poll_ms)) {
-      f.updated.dataset.ago = String(v.last_poll_ms);
-      f.updated.textContent = ago(v.last_poll_ms);
-    }
+  }
+
+  // The power values' age after a (re)load, which carries the host's update times only.
+  function heardAtLoad() {
+    const { values, updated } = get("device", device.id);
+    freshness.heard(Math.max(...Object.keys(values).filter(isPower).map((n) => updated[n]).filter(isNum)));
   }
 
   render();
-  const unsubscribe = subscribe((type, id) => {
-    if (type === "device" && id === device.id) render();
+  heardAtLoad(); // from the cache, when another view read this device already
+  const unsubscribe = subscribe((type, id, changed) => {
+    if (type !== "device" || id !== device.id) return;
+    // state.js tells a (re)load with the cache's own values object, an event with its own.
+    if (changed === get("device", device.id).values) {
+      heardAtLoad();
+      render();
+      return;
+    }
+    const names = Object.keys(changed);
+    if (names.some((n) => isPower(n) && changed[n] !== null)) freshness.heard(Date.now());
+    if (names.every(isLiveName)) renderPower();
+    else render();
   });
   load("device", device.id).catch((err) => {
     tokenAlert.hidden = false;
     tokenAlert.className = "alert";
     tokenAlert.textContent = `Could not read this device: ${err.message}`;
   });
-  return unsubscribe;
+  return () => {
+    unsubscribe();
+    freshness.stop();
+  };
 }
+
+// What a live feed changes, and the words about it: these redraw the power card alone.
+const isLiveName = (name) => isPower(name) || name === "battery_state" || name === "live_source";
 
 function renderHealth(f, v, updated) {
   if (v.online === undefined) {

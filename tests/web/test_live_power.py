@@ -1,0 +1,189 @@
+"""The overview at a live feed's pace: beside the power flow, where its values come from
+("Live · meter stream", "Live · livedata", "Polled every 5 s") and their age, ticking and
+marked stale after three polling intervals; values that change without a reload; and the
+per-phase table, three rows on a three-phase site, two on split-phase, none on single-phase,
+inside a 360 px phone.
+
+No simulator here: a host with one paused device, whose attributes the tests report through
+the host's own sink, as the driver does, so each change reaches the page through
+/api/events the way a live sample would."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import httpx
+import pytest
+
+from gem_envoy.host.sink import StoreSink
+from gem_envoy.host.types import AttributeValue
+from tests.web.conftest import (
+    ADMIN_PASSWORD,
+    ADMIN_USER,
+    POLL_MS,
+    SCREENSHOTS,
+    running_host,
+    sign_in,
+)
+
+if TYPE_CHECKING:
+    from playwright.sync_api import Browser, Page
+
+PHASED = ("production_now_w", "consumption_now_w", "net_power_w")
+FLOW = {"production_now_w": 3200, "consumption_now_w": 900, "net_power_w": 2300}
+
+
+@dataclass
+class Plant:
+    """The host, and a way to report device attributes as the driver would."""
+
+    url: str
+    loop: asyncio.AbstractEventLoop
+    sink: StoreSink
+
+    def report(self, values: dict[str, AttributeValue | None]) -> None:
+        """Store and publish `values` (None removes one), as a driver's report does."""
+        future = asyncio.run_coroutine_threadsafe(self.sink.device_attributes(values), self.loop)
+        future.result(10)
+
+    def phases(self, *phases: str) -> None:
+        """Per-phase values on `phases` (l1..l3) and none on the others; l2 imports."""
+        values: dict[str, AttributeValue | None] = {}
+        for phase in ("l1", "l2", "l3"):
+            on = phase in phases
+            importing = phase == "l2"
+            values |= {
+                f"production_now_w_{phase}": 12_345 if on else None,
+                f"consumption_now_w_{phase}": 11_000 if on else None,
+                f"net_power_w_{phase}": (-10_500 if importing else 1_345) if on else None,
+            }
+        self.report(values)
+
+
+@pytest.fixture(scope="module")
+def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
+    db: Path = tmp_path_factory.mktemp("live") / "gem.db"
+    with running_host(db) as (url, loop, host):
+        device_id = _paused_device(url)
+        yield Plant(url, loop, StoreSink(host.store, device_id, host.events))
+
+
+def _paused_device(url: str) -> int:
+    """The device the overview shows, disabled so that no driver reports over the tests'."""
+    with httpx.Client(base_url=url, timeout=10) as api:
+        login = api.post("/api/token", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+        login.raise_for_status()
+        answer = api.post(
+            "/api/data/devices",
+            headers={"Authorization": f"Bearer {login.json()['token']}"},
+            json={
+                "name": "envoy",
+                "driver": "enphase_envoy",
+                "label": "Home solar",
+                "enabled": False,
+                "attributes": {"ip": "127.0.0.1", "polling_interval": POLL_MS},
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        device_id = answer.json()["id"]
+        assert isinstance(device_id, int)
+        return device_id
+
+
+@pytest.fixture
+def page(browser: Browser, plant: Plant, request: pytest.FixtureRequest) -> Iterator[Page]:
+    width = getattr(request, "param", 1280)
+    context = browser.new_context(viewport={"width": width, "height": 800}, locale="en-GB")
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    # A clock the test can move forward: staleness takes three polling intervals.
+    page.clock.install()
+    yield page
+    context.close()
+
+
+def age_s(page: Page) -> float:
+    text = page.locator("#live-age").inner_text()
+    match = re.fullmatch(r"updated ([\d.]+) s ago", text)
+    assert match, text
+    return float(match[1])
+
+
+def test_source_and_age_follow_the_feed_and_values_change_without_reload(
+    plant: Plant, page: Page
+) -> None:
+    plant.phases()  # a single-phase site
+    plant.report({**FLOW, "live_source": "stream", "live": True})
+    sign_in(page, plant, ADMIN_USER, ADMIN_PASSWORD)
+    solar = page.locator("#flow .value[data-attr=production_now_w]")
+    source = page.locator("#live-source")
+    solar.filter(has_text="3.20 kW").wait_for()
+    assert source.inner_text() == "Live · meter stream"
+    assert page.locator("#phases").is_hidden()
+
+    # The age ticks on its own, in tenths of a second (the page's ticks are 0.2 s apart).
+    first = age_s(page)
+    page.clock.run_for(1500)
+    assert age_s(page) - first >= 1.3, (first, page.locator("#live-age").inner_text())
+
+    # A new sample: on the page without a reload, and the age starts again.
+    page.evaluate("window.reloaded = false")
+    plant.report({"production_now_w": 4100})
+    solar.filter(has_text="4.10 kW").wait_for()
+    assert age_s(page) < 1.0
+    title = page.locator("#flow-title").text_content() or ""
+    assert "Solar 4.10 kW" in title, title  # the words for screen readers follow too
+
+    plant.report({"live_source": "livedata"})
+    source.filter(has_text="Live · livedata").wait_for()
+    plant.report({"live_source": "poll"})
+    source.filter(has_text="Polled every 5 s").wait_for()
+
+    # Three polling intervals (15 s) without a value: said, and the flow dimmed.
+    card = page.locator("section.flow")
+    assert "stale" not in (card.get_attribute("class") or "")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    card.screenshot(path=str(SCREENSHOTS / "live-polled-1280.png"))
+    page.clock.fast_forward(16_000)
+    page.locator("section.flow.stale").wait_for()
+    stale = page.locator("#live-age").inner_text()
+    assert re.fullmatch(r"no new values for 1[67] s", stale), stale
+    card.screenshot(path=str(SCREENSHOTS / "live-stale-1280.png"))
+    plant.report({"production_now_w": 4000})
+    page.locator("section.flow:not(.stale)").wait_for()
+    assert page.evaluate("window.reloaded") is False  # the same page all along
+
+
+@pytest.mark.parametrize("page", [360], indirect=True)
+def test_phase_table_has_a_row_per_phase_and_fits_a_phone(plant: Plant, page: Page) -> None:
+    plant.report({**FLOW, "live_source": "stream"})
+    plant.phases("l1", "l2", "l3")
+    sign_in(page, plant, ADMIN_USER, ADMIN_PASSWORD)
+    rows = page.locator("#phases tbody tr:visible")
+    page.locator("#phases").wait_for()
+    assert rows.count() == 3
+    l2 = page.locator("#phases tr[data-phase=l2]")
+    assert l2.locator("th").inner_text() == "L2"
+    assert l2.locator(".direction").inner_text() == "import"
+    assert page.locator("#phases tr[data-phase=l1] .direction").inner_text() == "export"
+    assert l2.locator("[data-attr=net_power_w_l2]").inner_text() == "10.5 kW"
+
+    # The widest values there are, on a 360 px phone: nothing scrolls sideways.
+    sticking_out = page.evaluate(
+        """() => [document.documentElement.scrollWidth - innerWidth,
+                  document.querySelector("#phases").getBoundingClientRect().right - innerWidth]"""
+    )
+    assert max(sticking_out) <= 0.5, sticking_out
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.locator("section.flow").screenshot(path=str(SCREENSHOTS / "live-phases-360.png"))
+
+    plant.phases("l1", "l2")  # split-phase
+    page.locator("#phases tr[data-phase=l3]").wait_for(state="hidden")
+    assert rows.count() == 2
+    plant.phases()  # single-phase
+    page.locator("#phases").wait_for(state="hidden")
