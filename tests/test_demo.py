@@ -24,12 +24,15 @@ from tests.test_host_with_driver import TELEMETRY
 URL = re.compile(r"web page on (http://127\.0\.0\.1:\d+)/ - sign in as admin / (\S+)")
 
 
-def start_demo(db: Path) -> tuple[subprocess.Popen[str], str, str, list[str]]:
+def start_demo(
+    db: Path, env: dict[str, str] | None = None
+) -> tuple[subprocess.Popen[str], str, str, list[str]]:
     process = subprocess.Popen(
         [sys.executable, "-m", "gem_envoy.cli", "demo", "--db", str(db), "--listen", "127.0.0.1:0"],
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        env=None if env is None else {**os.environ, **env},
     )
     assert process.stdout is not None
     seen: list[str] = []

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -71,39 +72,6 @@ async def add_inverter_zones(host: Host, device_id: int) -> tuple[int, int]:
     return len(known) + added, added
 
 
-async def stored_lifetimes(devices: DeviceService) -> tuple[float, float]:
-    """The production and consumption lifetimes the demo device last reported (0 before
-    its first poll): the simulated plant goes on from them rather than restarting from the
-    same start values at every run, which the driver would take for a gateway reboot."""
-    try:
-        device = await devices.store.get_device(DEMO_DEVICE)
-    except NotFoundError:
-        return 0.0, 0.0
-    stored = await devices.store.get_attributes("device", device.id)
-
-    def value(name: str) -> float:
-        found = stored[name].value if name in stored else None
-        is_number = isinstance(found, int | float) and not isinstance(found, bool)
-        return float(found) if is_number else 0.0  # type: ignore[arg-type]
-
-    return value("production_lifetime_wh"), value("consumption_lifetime_wh")
-
-
-async def start_plant(devices: DeviceService) -> SimServer:
-    """The simulated gateway, its counters going on from the last run's."""
-    production, consumption = await stored_lifetimes(devices)
-    from gem_envoy.sim import SimOptions, start_simulator
-
-    options = SimOptions(
-        inverters=12,
-        cts=True,
-        battery=True,
-        production_at_least_wh=production,
-        consumption_at_least_wh=consumption,
-    )
-    return await start_simulator(options)
-
-
 def cmd_demo(args: argparse.Namespace) -> int:
     asyncio.run(run_demo(args.db, args.listen, serve_options(args)))
     return 0
@@ -111,17 +79,25 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 async def run_demo(db: str, listen: str, options: ServeOptions) -> None:
     listen_host, listen_port = parse_listen(listen)
+    from gem_envoy.cli.demo_plant import device_history, plan_plant, zone_history
     from gem_envoy.drivers import DRIVERS
+    from gem_envoy.host.notice import set_notice
     from gem_envoy.host.service import Host, serve_until_stopped
+    from gem_envoy.sim import start_simulator
 
+    charted = DRIVERS[DRIVER].metadata().history_names()
     setup = await Host.open(Path(db), DRIVERS, polling=False)
     try:
         password = await ensure_admin(
             setup.store, reset=True, password=demo_password(Path(db).parent)
         )
-        sim = await start_plant(setup.devices)
+        plan = await plan_plant(setup.store, DEMO_DEVICE, time.time())
+        sim = await start_simulator(plan.options)
         try:
             device_id = await point_device_at(setup.devices, sim)
+            if plan.history is not None:
+                await setup.store.add_history(device_history(plan.history, device_id, charted))
+            await set_notice(setup.store, plan.notice)
         except BaseException:
             await sim.close()
             raise
@@ -131,6 +107,10 @@ async def run_demo(db: str, listen: str, options: ServeOptions) -> None:
 
         async def announce(host: Host, port: int) -> None:
             zones, added = await add_inverter_zones(host, device_id)
+            if plan.history is not None:
+                listed = await host.store.list_zones(device_id)
+                await host.store.add_history(zone_history(plan.history, listed))
+            print(plan.notice)
             print(f"simulated gateway on {sim.url} (serial {sim.serial})")
             print(f"device {DEMO_DEVICE!r} (id {device_id}) polls it every "
                   f"{DEMO_INTERVAL_MS // 1000} s; {zones} zone(s), one per inverter "

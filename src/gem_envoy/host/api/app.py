@@ -17,6 +17,7 @@ from gem_envoy.host.api import (
     routes_events,
     routes_history,
     routes_metrics,
+    routes_notice,
     routes_status,
     routes_users,
 )
@@ -61,6 +62,7 @@ def create_app(context: ApiContext) -> FastAPI:
         routes_discovery.router,
         routes_events.router,
         routes_metrics.router,
+        routes_notice.router,
         _openapi_router(app),
     ):
         app.include_router(router)

@@ -117,6 +117,10 @@ class VersionOut(BaseModel):
     version: str
 
 
+class NoticeOut(BaseModel):
+    notice: str
+
+
 # -- devices and zones ---------------------------------------------------------------------
 
 

@@ -1,6 +1,7 @@
 """The host's SQLite store. Import from here: `from gem_envoy.host.store import Store`."""
 
 from .hashing import HashingBusy
+from .history_bulk import HistorySeries
 from .models import (
     Attribute,
     AttributeValue,
@@ -24,6 +25,7 @@ __all__ = [
     "ConflictError",
     "Device",
     "HashingBusy",
+    "HistorySeries",
     "NotFoundError",
     "SchemaError",
     "Store",

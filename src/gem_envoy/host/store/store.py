@@ -15,16 +15,17 @@ import math
 import re
 import sqlite3
 import time
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
-from . import accounts, api_keys, config, devices, schema, sessions
+from . import accounts, api_keys, config, devices, history_bulk, schema, sessions
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
+from .history_bulk import HistorySeries
 from .models import (
     Attribute,
     AttributeValue,
@@ -360,6 +361,21 @@ class Store:
             until=None if until is None else _check_time("until", until),
         )
         return await self._read(job)
+
+    async def add_history(self, series: Iterable[HistorySeries]) -> int:
+        """Insert many past points at once, in one transaction (all or none): generated or
+        imported history, beside what polls record. Returns how many points were added.
+
+        Points are checked as they are written (targets exist, names are valid and not
+        secure, timestamps and values finite); `series` may be a generator, so that a long
+        backfill is never held in memory whole.
+        """
+        return await self._write(partial(history_bulk.add_history, series=series))
+
+    async def latest_history(self, target_type: str, target_id: int) -> float | None:
+        """When the newest history point of a device or zone was recorded (None: never)."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        return await self._read(partial(history_bulk.latest_history, target=target))
 
     async def prune_history(self, now: float | None = None) -> int:
         """Delete history points older than the retention setting; returns how many."""

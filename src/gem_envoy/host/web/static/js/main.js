@@ -199,6 +199,15 @@ async function start(session) {
   running = true;
   openLive();
   route();
+  showNotice();
+}
+
+// The host's notice above every view; a page without one loses nothing.
+async function showNotice() {
+  const box = document.getElementById("notice");
+  const { notice } = await api("/api/notice").catch(() => ({ notice: "" }));
+  box.textContent = notice;
+  box.hidden = !notice;
 }
 
 function stop() {

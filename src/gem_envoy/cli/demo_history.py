@@ -1,0 +1,125 @@
+"""The demo's past: the charted attributes of its gateway, as the simulated plant would have
+reported them over the days before the demo started, so that its charts are not empty.
+
+The simulator's own plant model (`sim.plant`) is run over the missing span and sampled, and
+each sample is turned into the attribute values the enphase_envoy driver derives from the
+gateway's answers (the same rounding and signs), for the names the driver charts. The span
+ends where the live simulator begins, and the live plant goes on from the history's last
+state (lifetime counters, battery charge), so each chart line runs on without a step.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from gem_envoy.sim.plant import Plant, PlantConfig, Snapshot
+
+FINE_SPAN_S = 86_400.0
+"""The last day is sampled finer: the 24-hour chart is the one looked at most."""
+FINE_STEP_S = 60.0
+COARSE_STEP_S = 300.0
+"""Five minutes: the inverters' own reporting period, and plenty for a 7-day chart."""
+
+Points = list[tuple[float, float]]
+
+
+@dataclass
+class DemoHistory:
+    since: float
+    until: float
+    device: dict[str, Points] = field(default_factory=dict)
+    """Attribute name -> (time, value) points."""
+    inverters: dict[str, Points] = field(default_factory=dict)
+    """Inverter serial -> its `last_w` points (a zone's address is its inverter's serial)."""
+    production_wh: float = 0.0
+    consumption_wh: float = 0.0
+    """The lifetime counters at `until`, where the live plant's go on from."""
+    battery_percent: float = 50.0
+    """The batteries' charge at the plant's last local midnight before `until`, where the
+    live plant (which starts its day there) sets out from."""
+
+    @property
+    def points(self) -> int:
+        series = (*self.device.values(), *self.inverters.values())
+        return sum(len(points) for points in series)
+
+
+def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHistory:
+    """The plant of ``config`` from ``since`` to ``until`` (both excluded), sampled every
+    5 minutes, every minute over the last day. Its lifetime counters start from
+    ``config``'s floors (what the database last held) at ``since``."""
+    plant = Plant(config, since)
+    history = DemoHistory(since, until, battery_percent=config.initial_soc_percent)
+    midnight = plant.local_midnight(until)
+    for t in _sample_times(since, until):
+        if plant.time <= midnight <= t:
+            plant.advance_to(midnight)
+            history.battery_percent = _battery_percent(plant, plant.soc_wh)
+        plant.advance_to(t, step_s=COARSE_STEP_S if until - t > FINE_SPAN_S else FINE_STEP_S)
+        snap = plant.snapshot()
+        for name, value in device_values(plant, snap).items():
+            history.device.setdefault(name, []).append((t, value))
+        if _on_report_period(t):  # their reports change only every five minutes
+            for inverter, report in zip(plant.inverters, snap.reports, strict=True):
+                history.inverters.setdefault(inverter.serial, []).append((t, report.watts))
+    plant.advance_to(until)
+    if plant.time <= midnight:  # no sample after midnight: it is `until` itself
+        history.battery_percent = _battery_percent(plant, plant.soc_wh)
+    history.production_wh = plant.counters.production_wh
+    history.consumption_wh = plant.counters.consumption_wh
+    return history
+
+
+def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
+    """What the driver reports from the gateway's answers at this instant (see
+    `drivers.enphase_envoy.derive` and `sim.payloads`): whole watts and watt-hours, grid
+    power positive when exporting, battery power positive when discharging."""
+    c = snap.counters
+    values: dict[str, float] = {
+        "production_now_w": _whole(snap.solar_w),
+        "production_today_wh": _whole(c.production_today_wh),
+        "production_lifetime_wh": _whole(c.production_wh),
+        "inverter_count": len(plant.inverters),
+    }
+    if plant.config.cts:
+        values |= {
+            "consumption_now_w": _whole(snap.consumption_w),
+            "consumption_today_wh": _whole(c.consumption_today_wh),
+            "consumption_lifetime_wh": _whole(c.consumption_wh),
+            "net_power_w": _whole(-snap.grid_w),
+        }
+    if snap.soc_wh:
+        values |= {
+            "battery_now_w": _whole(sum(snap.battery_w)),
+            "battery_soc_percent": _battery_percent(plant, list(snap.soc_wh)),
+            "battery_capacity_wh": _whole(sum(snap.soc_wh)),
+        }
+    return values
+
+
+def _battery_percent(plant: Plant, soc_wh: list[float]) -> float:
+    # The gateway reports the aggregate charge in whole percent.
+    return float(round(100 * sum(soc_wh) / (plant.config.unit_capacity_wh * len(soc_wh))))
+
+
+def _whole(value: float) -> int:
+    # Half away from zero, as the driver rounds.
+    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
+
+
+def _sample_times(since: float, until: float) -> list[float]:
+    """Whole minutes strictly between ``since`` and ``until``: on the 5-minute marks until
+    the last day, then every minute."""
+    fine_from = until - FINE_SPAN_S
+    times = []
+    t = math.floor(since / FINE_STEP_S) * FINE_STEP_S + FINE_STEP_S
+    while t < until:
+        if t >= fine_from or _on_report_period(t):
+            times.append(t)
+        t += FINE_STEP_S
+    return times
+
+
+def _on_report_period(t: float) -> bool:
+    return t % COARSE_STEP_S == 0

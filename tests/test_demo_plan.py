@@ -1,0 +1,132 @@
+"""The demo's sunny day and its generated past (`cli.demo_clock`, `demo_history`,
+`demo_plant`), in process: what the charts will show, and that the live plant runs on from
+it without a step."""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from pathlib import Path
+
+import pytest
+
+from gem_envoy.cli.demo_clock import DemoDay, demo_day_at, demo_notice
+from gem_envoy.cli.demo_plant import DemoPlan, device_history, plan_plant
+from gem_envoy.drivers import DRIVERS
+from gem_envoy.host.secrets import KeyRing
+from gem_envoy.host.store import Store
+from gem_envoy.sim.plant import Plant
+
+DAY = 86_400.0
+CHARTED = DRIVERS["enphase_envoy"].metadata().history_names()
+# What the Charts page draws (drivers/enphase_envoy/web/history.js).
+CHART_LINES = {
+    "production_now_w",
+    "consumption_now_w",
+    "net_power_w",
+    "battery_now_w",
+    "battery_soc_percent",
+}
+
+
+def at(hour: int, utc_offset_h: int = 1) -> dt.datetime:
+    zone = dt.timezone(dt.timedelta(hours=utc_offset_h))
+    return dt.datetime(2026, 12, 1, hour, 17, tzinfo=zone)
+
+
+@pytest.mark.parametrize(
+    ("hour", "shift"), [(23, -12), (0, 11), (3, 8), (8, 3), (9, 0), (15, 0), (16, -5), (20, -9)]
+)
+def test_outside_daylight_the_plant_lives_where_it_is_late_morning(hour: int, shift: int) -> None:
+    day = demo_day_at(at(hour))
+    assert day == DemoDay(3600, shift)
+    plant_hour = day.plant_time(at(hour).timestamp()).hour
+    assert plant_hour == (11 if shift else hour)
+
+
+def test_the_notice_says_the_clock_and_the_past_are_simulated() -> None:
+    now = at(23).timestamp()
+    assert demo_notice(demo_day_at(at(23)), now, 7) == (
+        "Demo: the simulated gateway's clock runs 12 hours behind this computer's "
+        "(11:17 there at start), so that there is sun to see at any hour; its history of "
+        "the last 7 days was simulated at start."
+    )
+    assert demo_notice(demo_day_at(at(10)), now, 0) == "Demo: the gateway is simulated."
+
+
+async def _plan(db: Path, now: float) -> tuple[DemoPlan, int]:
+    async with await Store.open(db, KeyRing.load_or_create(db)) as store:
+        plan = await plan_plant(store, "envoy", now)
+        try:
+            device = await store.get_device("envoy")
+        except Exception:
+            device = await store.add_device("envoy", "enphase_envoy")
+        if plan.history is not None:
+            await store.add_history(device_history(plan.history, device.id, CHARTED))
+        return plan, device.id
+
+
+def _live_at(plan: DemoPlan, now: float) -> dict[str, float]:
+    """What the simulator started with the plan's options reports at ``now``."""
+    from gem_envoy.cli.demo_history import device_values
+
+    plant = Plant(plan.options.plant_config(), now)
+    return device_values(plant, plant.snapshot())
+
+
+def test_a_first_run_charts_seven_days_that_the_live_plant_goes_on_from(tmp_path: Path) -> None:
+    import asyncio
+
+    now = time.time()
+    began = time.perf_counter()
+    plan, _ = asyncio.run(_plan(tmp_path / "gem.db", now))
+    elapsed = time.perf_counter() - began
+    history = plan.history
+    assert history is not None and plan.options.utc_offset_s == plan.day.utc_offset_s
+    assert CHART_LINES <= set(history.device) <= CHARTED
+    assert len(history.inverters) == 12
+    production = history.device["production_now_w"]
+    assert now - 7 * DAY < production[0][0] < now - 7 * DAY + 300
+    assert now - 60 <= production[-1][0] < now
+    last_day = [t for t, _ in production if t > now - DAY]
+    assert len(last_day) >= 1400  # every minute over the chart of the last 24 hours
+    assert max(v for _, v in production) > 2000 and min(v for _, v in production) == 0
+    print(f"7 days of demo history: {history.points} points, generated and stored in "
+          f"{elapsed:.2f} s")  # fmt: skip
+    assert elapsed < 15
+
+    live = _live_at(plan, now)
+    last = {name: points[-1][1] for name, points in history.device.items()}
+    for name in ("production_lifetime_wh", "consumption_lifetime_wh"):
+        assert 0 <= live[name] - last[name] < 100, name  # a minute's energy at most
+    for name in ("production_today_wh", "consumption_today_wh", "battery_capacity_wh"):
+        assert abs(live[name] - last[name]) < 150, name
+    assert abs(live["battery_soc_percent"] - last["battery_soc_percent"]) <= 1
+    assert abs(live["production_now_w"] - last["production_now_w"]) < 250
+
+
+def test_a_later_run_fills_only_the_gap_and_its_counters_go_on(tmp_path: Path) -> None:
+    import asyncio
+
+    db = tmp_path / "gem.db"
+    now = time.time()
+    first, device_id = asyncio.run(_plan(db, now - 3 * 3600))
+    assert first.history is not None
+    stored = first.history.device["production_lifetime_wh"][-1][1] + 5_000  # and then some
+
+    async def store_lifetime() -> None:
+        async with await Store.open(db, KeyRing.load_or_create(db)) as store:
+            await store.set_attributes("device", device_id, {"production_lifetime_wh": stored})
+
+    asyncio.run(store_lifetime())
+    second, _ = asyncio.run(_plan(db, now))
+    assert second.history is not None
+    gap = second.history.device["production_lifetime_wh"]
+    assert first.history.until < gap[0][0] < first.history.until + 61
+    assert gap[0][1] >= stored and len(gap) <= 3 * 60
+    assert second.options.production_at_least_wh >= gap[-1][1]
+    assert "the last 3 hours" in second.notice
+
+    restart = gap[-1][0] + 30  # restarted at once: nothing worth filling
+    third, _ = asyncio.run(_plan(db, restart))
+    assert third.history is None and third.options.production_at_least_wh == stored
