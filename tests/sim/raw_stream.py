@@ -102,6 +102,20 @@ class RawStream:
             found.append(data)
         return found
 
+    async def drain(self, quiet_s: float, limit: int = 50) -> list[bytes]:
+        """The chunks that come until none has come for ``quiet_s`` (or the end, or
+        ``limit`` chunks)."""
+        found: list[bytes] = []
+        while len(found) < limit:
+            try:
+                data = await self.chunk(quiet_s)
+            except TimeoutError:
+                return found
+            if data is None:
+                return found
+            found.append(data)
+        return found
+
 
 def sse_events(body: bytes) -> list[bytes]:
     """The ``data`` of each complete event in ``body``, whatever its line endings (an event

@@ -111,3 +111,25 @@ def test_cli_options() -> None:
     assert options.start_time == 1717243200.0
     assert options.utc_offset_s == -7 * 3600
     assert args.token_lifetime is None  # Enphase's per kind: 12 h installer, a year owner
+
+
+def test_cli_live_telemetry_options() -> None:
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    defaults = cli.options_from_args(parser.parse_args([]))
+    assert (defaults.phases, defaults.clock_power) == (2, False)
+    assert (defaults.livedata_timeout_s, defaults.livedata_when_disabled) == (900.0, "frozen")
+    assert defaults.stream_interval_s == 1.0
+    args = parser.parse_args(
+        [
+            *("--phases", "3", "--clock-power", "--stream-interval", "0.1"),
+            *("--livedata-timeout", "5", "--livedata-when-disabled", "refreshing"),
+            *("--fault", "stream-burst"),
+        ]
+    )
+    options = cli.options_from_args(args)
+    assert (options.phases, options.clock_power, options.stream_interval_s) == (3, True, 0.1)
+    assert (options.livedata_timeout_s, options.livedata_when_disabled) == (5.0, "refreshing")
+    assert options.fault is not None and options.fault.kind == "stream-burst"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--phases", "4"])

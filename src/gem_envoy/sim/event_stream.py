@@ -26,7 +26,12 @@ DISCONNECT_AFTER = 3
 """``stream-disconnect``: whole events sent before the broken one."""
 GARBAGE_EVERY = 3
 """``stream-garbage``: one bad event before every third good one."""
-GARBAGE = (b'data: {"production": tru\n\n', b"\x89\xfe\x00<not json> \xff\xff\n\n")
+GARBAGE = (
+    b'data: {"production": tru\n\n',
+    b"data: \x89\xfe\x00<not json>\xff\xff\n\n",
+    b"\x89\xfe\x00 no event at all \xff\n\n",
+)
+"""JSON cut short, a data line that is no JSON, a line that is no event."""
 SPLIT_PIECES = 3
 SPLIT_GAP_S = 0.005
 """Between the pieces of a split event: long enough for each to leave in its own segment."""
@@ -136,7 +141,10 @@ class _Sender:
         if self.events % SPLIT_JOIN_EVERY == 0:
             self.pending += data
             return
-        data, self.pending = self.pending + data, b""
+        if self.pending:  # the event held back and this one: together, in one write
+            joined, self.pending = self.pending + data, b""
+            await self._write(joined)
+            return
         step = -(-len(data) // SPLIT_PIECES)
         for start in range(0, len(data), step):
             if start:

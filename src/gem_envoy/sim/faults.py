@@ -23,8 +23,9 @@ stream), and when the fault clears the streams it hit go on as usual:
 
 - ``stream-stall``: no more events, the connection held open, until the fault clears.
 - ``stream-disconnect``: after three events, half of the fourth, then the connection dropped.
-- ``stream-garbage``: among the good events, now and then a broken one
-  (``data: {"production": tru``) or a line of bytes that are no JSON at all.
+- ``stream-garbage``: before every third good event a bad one, in turn JSON cut short
+  (``data: {"production": tru``), a ``data:`` line of bytes that are no JSON, and a line of
+  such bytes that is no event at all.
 - ``stream-split``: each event in several writes a few milliseconds apart (separate TCP
   segments), now and then two events in one write, line endings ``\n``, ``\r\n`` or ``\r``.
 - ``stream-burst``: events held back and sent 16 KiB at a time, as D7.0.88 firmware did (about
