@@ -46,6 +46,14 @@ async def test_one_event_per_interval(make_sim: MakeSim) -> None:
     assert 0.5 < elapsed < 1.2
 
 
+async def test_head_gets_the_headers_without_waiting_for_events(make_sim: MakeSim) -> None:
+    sim = await make_sim(stream_interval_s=60)
+    async with client(sim, installer(sim), timeout=2) as http:
+        response = await http.head(STREAM)
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/event-stream"
+
+
 async def test_owner_gets_401_and_a_gateway_without_cts_404(make_sim: MakeSim) -> None:
     sim = await make_sim()
     async with RawStream(sim, sim.mint_token("owner", 3600)) as stream:

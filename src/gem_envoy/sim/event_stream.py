@@ -57,6 +57,9 @@ def stream_intercept(switch: FaultSwitch, path: str) -> Intercept:
         if response.stream is None:
             return await exchange.send(response)
         await exchange.send_head(response)
+        if exchange.request.method == "HEAD":  # the headers only: no events to wait for
+            await exchange.end()
+            return 0
         sender = _Sender(exchange, switch, path)
         hangup = asyncio.ensure_future(exchange.until_hangup())
         try:
