@@ -62,5 +62,13 @@ def test_the_demo_at_night_says_its_clock_is_simulated_and_charts_a_full_day(
         assert width > 0.75, width  # 24 hours of a plot that also holds its axis
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(path=str(SCREENSHOTS / "demo-night-charts-1280x800.png"), full_page=True)
+
+        page.set_viewport_size({"width": 360, "height": 740})  # a small phone: the notice wraps
+        page.wait_for_timeout(300)
+        scroll, inner = page.evaluate("[document.documentElement.scrollWidth, innerWidth]")
+        assert scroll <= inner
+        box = notice.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= inner
+        page.screenshot(path=str(SCREENSHOTS / "demo-night-charts-360x740.png"), full_page=True)
     finally:
         context.close()
