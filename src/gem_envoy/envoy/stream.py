@@ -49,6 +49,7 @@ class MeterStream:
         self._decoder = SseDecoder()
         self._ready: deque[LivePower] = deque()
         self._garbage_in_row = 0
+        self._failure: BadResponse | None = None  # raised once the events before it are read
         self._deadline = 0.0  # loop time by which the next event must have come
         self._opened = False
 
@@ -96,6 +97,7 @@ class MeterStream:
         self._decoder = SseDecoder()
         self._ready.clear()
         self._garbage_in_row = 0
+        self._failure = None
         self._deadline = asyncio.get_running_loop().time() + self.idle_timeout_s
 
     async def close(self) -> None:
@@ -115,6 +117,8 @@ class MeterStream:
             raise RuntimeError("open the meter stream first (async with)")
         try:
             while not self._ready:
+                if self._failure is not None:
+                    raise self._failure
                 await self._receive(self._reply)
         except BaseException:
             await self.close()  # an error, or a cancellation: the connection goes with it
@@ -140,10 +144,12 @@ class MeterStream:
                 self.garbage_events += 1
                 self._garbage_in_row += 1
                 if self._garbage_in_row >= MAX_GARBAGE_IN_ROW:
-                    raise BadResponse(
+                    # The good events read before still come first; nothing after is read.
+                    self._failure = BadResponse(
                         f"bad response from {STREAM_METER}: {self._garbage_in_row} events in a "
                         f"row could not be read; the last: {exc.message}"
-                    ) from None
+                    )
+                    return
                 continue
             self._garbage_in_row = 0
             self._ready.append(power)
