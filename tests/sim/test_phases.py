@@ -16,6 +16,7 @@ from .raw_stream import RawStream, sse_events
 
 PHASE_KEYS = ("ph-a", "ph-b", "ph-c")
 LIVE_PHASES = ("agg_p_ph_a_mw", "agg_p_ph_b_mw", "agg_p_ph_c_mw")
+LIVE_APPARENT = ("agg_s_ph_a_mva", "agg_s_ph_b_mva", "agg_s_ph_c_mva")
 
 
 async def fetch(http: httpx.AsyncClient, path: str) -> Any:
@@ -84,6 +85,8 @@ async def test_every_view_shows_the_same_phases(make_sim: MakeSim, phases: int, 
     assert [meters["pv"][key] / 1000 for key in LIVE_PHASES] == padded
     for channel in ("pv", "storage", "grid", "load"):
         assert sum(meters[channel][key] for key in LIVE_PHASES) == meters[channel]["agg_p_mw"]
+        apparent = sum(meters[channel][key] for key in LIVE_APPARENT)
+        assert apparent == meters[channel]["agg_s_mva"]
     for key in LIVE_PHASES:  # load = pv + grid + storage, phase by phase
         parts = (meters[name][key] for name in ("pv", "grid", "storage"))
         assert meters["load"][key] == sum(parts)

@@ -15,20 +15,25 @@ from .phases import PHASE_NAMES, MilliWatts, PhasePowers
 from .plant import Plant, Snapshot
 
 Json = dict[str, Any]
+PV_PF = 0.99
+LOAD_PF = 0.92
+GRID_PF = 0.9
+STORAGE_PF = 0.99
 
 
-def _aggregate(parts: MilliWatts) -> Json:
-    """One livedata channel: mW per phase and their sum; apparent power signed like the real
-    power (as the published samples are)."""
+def _aggregate(parts: MilliWatts, pf: float) -> Json:
+    """One livedata channel: mW per phase and their sums. Apparent power is signed like the
+    real power, as in the published samples."""
+    apparent = [round(mw / pf) for mw in parts]
     return {
         "agg_p_mw": sum(parts),
-        "agg_s_mva": sum(parts),
+        "agg_s_mva": sum(apparent),
         "agg_p_ph_a_mw": parts[0],
         "agg_p_ph_b_mw": parts[1],
         "agg_p_ph_c_mw": parts[2],
-        "agg_s_ph_a_mva": parts[0],
-        "agg_s_ph_b_mva": parts[1],
-        "agg_s_ph_c_mva": parts[2],
+        "agg_s_ph_a_mva": apparent[0],
+        "agg_s_ph_b_mva": apparent[1],
+        "agg_s_ph_c_mva": apparent[2],
     }
 
 
@@ -51,11 +56,11 @@ def livedata_status(plant: Plant, snap: Snapshot, stream_enabled: bool) -> Json:
         "enc_agg_energy": round(sum(snap.soc_wh)),
         "acb_agg_soc": 0,
         "acb_agg_energy": 0,
-        "pv": _aggregate(powers.pv),
-        "storage": _aggregate(powers.storage),
-        "grid": _aggregate(powers.grid),
-        "load": _aggregate(powers.load),
-        "generator": _aggregate((0, 0, 0)),
+        "pv": _aggregate(powers.pv, PV_PF),
+        "storage": _aggregate(powers.storage, STORAGE_PF),
+        "grid": _aggregate(powers.grid, GRID_PF),
+        "load": _aggregate(powers.load, LOAD_PF),
+        "generator": _aggregate((0, 0, 0), 1.0),
     }
     return {
         "connection": {
@@ -102,9 +107,9 @@ def stream_meter_event(plant: Plant, snap: Snapshot) -> Json:
     powers = PhasePowers.of(snap, phases)
     v, f = phase_volts(snap.time, phases), frequency(phases)
     return {
-        "production": _phases(powers.pv, 0.99, phases, v, f),
-        "net-consumption": _phases(powers.grid, 0.9, phases, v, f),
-        "total-consumption": _phases(powers.load, 0.92, phases, v, f),
+        "production": _phases(powers.pv, PV_PF, phases, v, f),
+        "net-consumption": _phases(powers.grid, GRID_PF, phases, v, f),
+        "total-consumption": _phases(powers.load, LOAD_PF, phases, v, f),
     }
 
 

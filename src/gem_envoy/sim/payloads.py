@@ -238,7 +238,7 @@ def meters_json(plant: Plant) -> list[Json]:
 
 
 def _reading(
-    eid: int, t: float, w: float, energy: tuple[float, float], v: float, pf: float
+    eid: int, t: float, w: float, energy: tuple[float, float], v: float, pf: float, f: float
 ) -> Json:
     dlvd, rcvd = energy
     apparent = abs(w) / pf if w else 0.0
@@ -258,7 +258,7 @@ def _reading(
         "pwrFactor": round(math.copysign(pf, w) if w else 0.0, 3),
         "voltage": _r3(v),
         "current": _r3(apparent / v),
-        "freq": 0.0,  # set by `_meter`, which knows the phases
+        "freq": f,
     }
 
 
@@ -266,15 +266,13 @@ def _meter(
     eid: int, t: float, parts: MilliWatts, dlvd: float, rcvd: float, pf: float, phases: int
 ) -> Json:
     """The meter's aggregate is the sum of its channels, one channel per phase."""
-    v = phase_volts(t, phases)
-    reading = _reading(eid, t, total_w(parts), (dlvd, rcvd), v * phases, pf)
+    v, f = phase_volts(t, phases), frequency(phases)
+    reading = _reading(eid, t, total_w(parts), (dlvd, rcvd), v * phases, pf, f)
     share = 1.0 / phases
     channels = [
-        _reading(ch, t, watts(parts[i]), (dlvd * share, rcvd * share), v, pf)
+        _reading(ch, t, watts(parts[i]), (dlvd * share, rcvd * share), v, pf, f)
         for i, ch in enumerate(_CHANNEL_EIDS[eid][:phases])
     ]
-    for entry in (reading, *channels):
-        entry["freq"] = frequency(phases)
     reading["current"] = _r3(sum(ch["current"] for ch in channels))
     reading["channels"] = channels
     return reading
