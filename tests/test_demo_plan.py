@@ -4,6 +4,7 @@ it without a step."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from pathlib import Path
@@ -11,11 +12,12 @@ from pathlib import Path
 import pytest
 
 from gem_envoy.cli.demo_clock import DemoDay, demo_day_at, demo_notice
+from gem_envoy.cli.demo_history import device_values, simulate_history
 from gem_envoy.cli.demo_plant import DemoPlan, device_history, plan_plant
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.secrets import KeyRing
-from gem_envoy.host.store import Store
-from gem_envoy.sim.plant import Plant
+from gem_envoy.host.store import NotFoundError, Store
+from gem_envoy.sim.plant import Plant, PlantConfig
 
 DAY = 86_400.0
 CHARTED = DRIVERS["enphase_envoy"].metadata().history_names()
@@ -59,7 +61,7 @@ async def _plan(db: Path, now: float) -> tuple[DemoPlan, int]:
         plan = await plan_plant(store, "envoy", now)
         try:
             device = await store.get_device("envoy")
-        except Exception:
+        except NotFoundError:
             device = await store.add_device("envoy", "enphase_envoy")
         if plan.history is not None:
             await store.add_history(device_history(plan.history, device.id, CHARTED))
@@ -68,15 +70,11 @@ async def _plan(db: Path, now: float) -> tuple[DemoPlan, int]:
 
 def _live_at(plan: DemoPlan, now: float) -> dict[str, float]:
     """What the simulator started with the plan's options reports at ``now``."""
-    from gem_envoy.cli.demo_history import device_values
-
     plant = Plant(plan.options.plant_config(), now)
     return device_values(plant, plant.snapshot())
 
 
 def test_a_first_run_charts_seven_days_that_the_live_plant_goes_on_from(tmp_path: Path) -> None:
-    import asyncio
-
     now = time.time()
     began = time.perf_counter()
     plan, _ = asyncio.run(_plan(tmp_path / "gem.db", now))
@@ -106,8 +104,6 @@ def test_a_first_run_charts_seven_days_that_the_live_plant_goes_on_from(tmp_path
 
 
 def test_a_later_run_fills_only_the_gap_and_its_counters_go_on(tmp_path: Path) -> None:
-    import asyncio
-
     db = tmp_path / "gem.db"
     now = time.time()
     first, device_id = asyncio.run(_plan(db, now - 3 * 3600))
@@ -130,3 +126,15 @@ def test_a_later_run_fills_only_the_gap_and_its_counters_go_on(tmp_path: Path) -
     restart = gap[-1][0] + 30  # restarted at once: nothing worth filling
     third, _ = asyncio.run(_plan(db, restart))
     assert third.history is None and third.options.production_at_least_wh == stored
+
+
+def test_a_plant_without_battery_or_meters_has_history_of_what_it_reports() -> None:
+    now = time.time()
+    history = simulate_history(PlantConfig(battery=False, cts=False), now - DAY, now)
+    assert set(history.device) == {
+        "production_now_w",
+        "production_today_wh",
+        "production_lifetime_wh",
+        "inverter_count",
+    }
+    assert history.battery_percent == 50.0

@@ -55,7 +55,7 @@ def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHis
     for t in _sample_times(since, until):
         if plant.time <= midnight <= t:
             plant.advance_to(midnight)
-            history.battery_percent = _battery_percent(plant, plant.soc_wh)
+            history.battery_percent = _charge_percent(plant)
         plant.advance_to(t, step_s=COARSE_STEP_S if until - t > FINE_SPAN_S else FINE_STEP_S)
         snap = plant.snapshot()
         for name, value in device_values(plant, snap).items():
@@ -63,9 +63,10 @@ def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHis
         if _on_report_period(t):  # their reports change only every five minutes
             for inverter, report in zip(plant.inverters, snap.reports, strict=True):
                 history.inverters.setdefault(inverter.serial, []).append((t, report.watts))
+    if plant.time <= midnight:  # no sample since that midnight: it is within the last minute
+        plant.advance_to(midnight)
+        history.battery_percent = _charge_percent(plant)
     plant.advance_to(until)
-    if plant.time <= midnight:  # no sample after midnight: it is `until` itself
-        history.battery_percent = _battery_percent(plant, plant.soc_wh)
     history.production_wh = plant.counters.production_wh
     history.consumption_wh = plant.counters.consumption_wh
     return history
@@ -76,13 +77,14 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
     `drivers.enphase_envoy.derive` and `sim.payloads`): whole watts and watt-hours, grid
     power positive when exporting, battery power positive when discharging."""
     c = snap.counters
+    cts = plant.config.cts  # without them, production is the inverters' reports
     values: dict[str, float] = {
-        "production_now_w": _whole(snap.solar_w),
+        "production_now_w": _whole(snap.solar_w) if cts else snap.inverters_w,
         "production_today_wh": _whole(c.production_today_wh),
-        "production_lifetime_wh": _whole(c.production_wh),
+        "production_lifetime_wh": _whole(c.production_wh if cts else c.inverter_wh),
         "inverter_count": len(plant.inverters),
     }
-    if plant.config.cts:
+    if cts:
         values |= {
             "consumption_now_w": _whole(snap.consumption_w),
             "consumption_today_wh": _whole(c.consumption_today_wh),
@@ -96,6 +98,14 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
             "battery_capacity_wh": _whole(sum(snap.soc_wh)),
         }
     return values
+
+
+def _charge_percent(plant: Plant) -> float:
+    """The batteries' charge now, exact: the live plant's units set out from it alike (they
+    share every load equally, so they hold the same)."""
+    if not plant.soc_wh:
+        return plant.config.initial_soc_percent
+    return 100 * sum(plant.soc_wh) / (plant.config.unit_capacity_wh * len(plant.soc_wh))
 
 
 def _battery_percent(plant: Plant, soc_wh: list[float]) -> float:
