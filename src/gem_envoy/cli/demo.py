@@ -2,7 +2,9 @@
 
 Everything stays on this machine: the gateway is the simulator on 127.0.0.1, the database and
 its key live under `./var/demo/`. The device is set up the way a user would do it: a device
-with `ip` and `token`, then one zone per inverter from `get_inverters`.
+with `ip` and `token`, then one zone per inverter from `get_inverters`. Whatever the hour,
+the plant's sun is up (`demo_clock`) and its charts have a past (`demo_plant`), which the
+page's notice and the console say.
 """
 
 from __future__ import annotations
