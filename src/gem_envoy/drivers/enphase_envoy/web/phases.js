@@ -45,7 +45,12 @@ export function createPhases() {
     h(
       "thead",
       {},
-      h("tr", {}, h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Phase")), COLUMNS.map(([, label]) => h("th", { scope: "col", class: "n" }, label))),
+      h(
+        "tr",
+        {},
+        h("th", { scope: "col" }, h("span", { class: "visually-hidden" }, "Phase")),
+        COLUMNS.map(([, label]) => h("th", { scope: "col", class: "n" }, label)),
+      ),
     ),
     body,
   );
