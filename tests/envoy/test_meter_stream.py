@@ -12,10 +12,13 @@ from dataclasses import dataclass, field
 
 import pytest
 
+from gem_envoy.envoy.certificate import CertificateChanged
+from gem_envoy.envoy.certificate_pin import CertificatePin
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import (
     AuthRejected,
     BadResponse,
+    GatewayTimeout,
     NotFound,
     NotPermitted,
     StreamStalled,
@@ -23,6 +26,7 @@ from gem_envoy.envoy.errors import (
 )
 from gem_envoy.envoy.models import LivePower
 from gem_envoy.envoy.stream import MeterStream
+from gem_envoy.envoy.transport import HttpsTransport
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
 from gem_envoy.sim.auth import TokenIssuer
 from gem_envoy.sim.certs import make_server_context
@@ -234,6 +238,7 @@ class TinyGateway:
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     server: asyncio.Server | None = None
     writers: set[asyncio.StreamWriter] = field(default_factory=set)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
 
     @property
     def port(self) -> int:
@@ -248,6 +253,8 @@ class TinyGateway:
     async def close(self) -> None:
         for writer in self.writers:
             writer.transport.abort()
+        for task in self.tasks:
+            task.cancel()
         if self.server is not None:
             self.server.close()
             await self.server.wait_closed()
@@ -255,6 +262,9 @@ class TinyGateway:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.open_connections += 1
         self.writers.add(writer)
+        task = asyncio.current_task()
+        assert task is not None
+        self.tasks.add(task)
         try:
             while True:
                 head = await reader.readuntil(b"\r\n\r\n")
@@ -470,3 +480,28 @@ def test_a_capture_has_no_meter_stream() -> None:
     client = EnvoyClient(transport, transport.mint("installer"))
     with pytest.raises(NotFound, match="/stream/meter"):
         client.meter_stream()
+
+
+async def test_the_stream_connection_checks_the_certificate_pin() -> None:
+    async with tiny_gateway(pieces(GOOD + b"\n\n")) as (gateway, _):
+        pinned = HttpsTransport("127.0.0.1", gateway.port, pin=CertificatePin("ab" * 32))
+        try:
+            with pytest.raises(CertificateChanged):
+                await pinned.open_stream("/stream/meter", {"Authorization": f"Bearer {TOKEN}"})
+        finally:
+            await pinned.close()
+    assert gateway.requests == []  # refused in the handshake, before a request was written
+
+
+async def test_a_head_that_never_comes_is_a_timeout() -> None:
+    async def mute(writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(10)
+
+    async with tiny_gateway(mute) as (gateway, _):
+        client = EnvoyClient.connect_to("127.0.0.1", TOKEN, port=gateway.port, timeout_s=0.3)
+        try:
+            with pytest.raises(GatewayTimeout, match="did not answer /stream/meter within 300 ms"):
+                async with client.meter_stream():
+                    pass
+        finally:
+            await client.close()
