@@ -48,5 +48,5 @@ async def test_a_value_tells_its_age(make_sim: MakeSim) -> None:
         first, _ = await production_w(http)
         await asyncio.sleep(0.3)
         second, lines = await production_w(http)
-    assert 2 <= second - first <= 6  # 10 W per second: 0.3 s is 3 W
+    assert 2.9 <= second - first <= 15  # 10 W per second: 0.3 s is 3 W (plus the request)
     assert lines == [second / 2] * 2
