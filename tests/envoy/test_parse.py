@@ -24,6 +24,8 @@ from gem_envoy.envoy.models import (
     EnsembleStatus,
     GatewayInfo,
     Inverter,
+    LivePower,
+    LiveStatus,
     MeterConfig,
     MeterReading,
     ProductionReport,
@@ -52,10 +54,43 @@ _EIM = {
     "whLifetime": 3183793.885,
     "whToday": 4374.885,
     "rmsVoltage": 245.3,
+    "lines": [{"wNow": 240.125, "whToday": 2100.5}, {"wNow": 248.8, "whToday": 2274.385}],
 }
+
+_STREAM_PHASE = {"p": 301.2, "q": 12.5, "s": 310.0, "v": 240.1, "i": 1.29, "pf": 0.97, "f": 60.0}
+_ZERO_PHASE = {"p": 0.0, "q": 0.0, "s": 0.0, "v": 0.0, "i": 0.0, "pf": 0.0, "f": 0.0}
+_STREAM_CHANNEL = {"ph-a": _STREAM_PHASE, "ph-b": _STREAM_PHASE, "ph-c": _ZERO_PHASE}
+_LIVE_CHANNEL = {
+    "agg_p_mw": 602400, "agg_s_mva": 620000, "agg_p_ph_a_mw": 301200, "agg_p_ph_b_mw": 301200,
+    "agg_p_ph_c_mw": 0, "agg_s_ph_a_mva": 310000, "agg_s_ph_b_mva": 310000, "agg_s_ph_c_mva": 0,
+}  # fmt: skip
 
 SAMPLES: dict[str, Any] = {
     "info": INFO_XML,
+    # One event's JSON (its `data:`), not a capture file's whole stream.
+    "stream_meter_event": {
+        "production": _STREAM_CHANNEL,
+        "net-consumption": _STREAM_CHANNEL,
+        "total-consumption": _STREAM_CHANNEL,
+    },
+    "ivp_livedata_status": {
+        "connection": {"sc_stream": "enabled", "mqtt_state": "connected"},
+        "meters": {
+            "last_update": 1693745133,
+            "soc": 48,
+            "enc_agg_soc": 48,
+            "enc_agg_energy": 4800,
+            "acb_agg_soc": 0,
+            "acb_agg_energy": 0,
+            "is_split_phase": 1,
+            "phase_count": 2,
+            "pv": _LIVE_CHANNEL,
+            "storage": _LIVE_CHANNEL,
+            "grid": _LIVE_CHANNEL,
+            "load": _LIVE_CHANNEL,
+            "generator": _LIVE_CHANNEL,
+        },
+    },
     "production.json": {
         "production": [
             {
@@ -196,6 +231,8 @@ SAMPLES: dict[str, Any] = {
 
 PARSERS: dict[str, Callable[[bytes], object]] = {
     "info": parse.parse_info,
+    "stream_meter_event": parse.meter_event,
+    "ivp_livedata_status": parse.livedata_status,
     "production.json": parse.parse_production,
     "api_v1_production": parse.parse_v1_production,
     "api_v1_production_inverters": parse.parse_inverters,
@@ -210,6 +247,8 @@ PARSERS: dict[str, Callable[[bytes], object]] = {
 
 ENDPOINTS = {
     "info": "/info",
+    "stream_meter_event": "/stream/meter",
+    "ivp_livedata_status": "/ivp/livedata/status",
     "production.json": "/production.json",
     "api_v1_production": "/api/v1/production",
     "api_v1_production_inverters": "/api/v1/production/inverters",
@@ -225,6 +264,8 @@ ENDPOINTS = {
 # What each parser returns: a model, or a tuple of models.
 RESULTS: dict[str, type] = {
     "info": GatewayInfo,
+    "stream_meter_event": LivePower,
+    "ivp_livedata_status": LiveStatus,
     "production.json": ProductionReport,
     "api_v1_production": V1Production,
     "api_v1_production_inverters": Inverter,
@@ -358,6 +399,7 @@ def check_production(model: Any, body: bytes, folder: str) -> None:
             assert entry.wh_today == item.get("whToday")
             assert entry.wh_lifetime == item.get("whLifetime")
             assert entry.state == item.get("state")
+            assert entry.lines_w == tuple(line["wNow"] for line in item.get("lines") or [])
     assert model.production, "every gateway reports at least its inverters"
 
 
@@ -436,8 +478,25 @@ def check_tariff(model: Any, body: bytes, folder: str) -> None:
     assert model.charge_from_grid == raw.get("charge_from_grid")
 
 
+def check_stream_event(model: Any, body: bytes, folder: str) -> None:
+    raw = _raw_json(body)
+    production = raw.get("production") or {}
+    expected = math.fsum(phase["p"] for phase in production.values() if phase)
+    assert model.production_w == (expected if "production" in raw else None)
+
+
+def check_livedata(model: Any, body: bytes, folder: str) -> None:
+    meters = _raw_json(body)["meters"]
+    for field, key in (("production_w", "pv"), ("consumption_w", "load"), ("grid_w", "grid")):
+        channel = meters.get(key)
+        assert getattr(model.power, field) == (channel["agg_p_mw"] / 1000 if channel else None)
+    assert model.last_update == meters.get("last_update")
+
+
 CHECKS: dict[str, Callable[[Any, bytes, str], None]] = {
     "info": check_info,
+    "stream_meter_event": check_stream_event,
+    "ivp_livedata_status": check_livedata,
     "production.json": check_production,
     "api_v1_production": check_v1,
     "api_v1_production_inverters": check_inverters,
