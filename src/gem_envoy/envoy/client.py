@@ -164,11 +164,6 @@ class EnvoyClient:
         # Without a cookie the bearer header alone still works; "" marks the check as done.
         self._session = _session_from(reply) or ""
 
-    def auth_headers(self) -> dict[str, str]:
-        """The headers of an authenticated request on the current session (the bearer token
-        and the `sessionId` cookie): secrets, never to be shown or logged."""
-        return self._headers()
-
     def _headers(self) -> dict[str, str]:
         headers = {"Authorization": f"Bearer {self._token}", "Accept": "application/json"}
         if self._session:

@@ -6,6 +6,9 @@ verified; given a `CertificatePin`, it is recognised instead, in the handshake o
 connection, before any request is written. This layer knows nothing of tokens
 or endpoints: it moves bytes and turns transport failures into `EnvoyError`s.
 
+The one exception to "one connection": `open_stream`, for `/stream/meter`, whose answer never
+ends, holds a second connection of its own (same TLS settings and pin), outside the lock.
+
 It runs on aiohttp: measured side by side against the simulator, a request costs about a
 quarter of the CPU it costs on httpx (whose pure-Python HTTP parsing dominated a poll cycle),
 and a controller may poll a thousand gateways.
