@@ -102,7 +102,9 @@ class TimedEnphaseDriver(EnphaseEnvoyDriver):
             PollTimes.samples.append((ended, ended - began))
 
 
-async def add_devices(host: Host, gateways: list[dict[str, Any]], zones: bool) -> None:
+async def add_devices(
+    host: Host, gateways: list[dict[str, Any]], zones: bool, live: bool = False
+) -> None:
     async def add(index: int, gateway: dict[str, Any]) -> None:
         device = await host.store.add_device(
             f"envoy-{index}",
@@ -112,6 +114,8 @@ async def add_devices(host: Host, gateways: list[dict[str, Any]], zones: bool) -
                 "port": gateway["port"],
                 "token": gateway["token"],
                 "polling_interval": INTERVAL_MS,
+                # The polling fleet; live feeds are measured in their own section (--live).
+                "live": live,
             },
         )
         if zones:
@@ -155,7 +159,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             await asyncio.sleep(0.5)
             baseline_kb = rss_kb()
             began_add = time.monotonic()
-            await add_devices(host, gateways, args.zones)
+            await add_devices(host, gateways, args.zones, args.live)
             add_s = time.monotonic() - began_add
             return await measure(host, len(gateways), baseline_kb, add_s, args)
         finally:
@@ -190,6 +194,7 @@ async def measure(
         probing.cancel()
         await asyncio.gather(watch, probing, return_exceptions=True)
     runners = list(host.supervisor.runners.values())
+    sources = await live_sources(host) if args.live else {}
     steady = figures(sampler, t1, t2)
     polls = len(PollTimes.durations_ms(t1, t2))
     loop_late = probe.late_ms(t1, t2)
@@ -216,7 +221,18 @@ async def measure(
         "loop_late_p99_ms": percentile(loop_late, 99),
         "devices_polled": sampler.first_polls,
         "devices_failing": sum(1 for r in runners if getattr(r, "failures", 0) > 0),
+        "live_sources": sources,
     }
+
+
+async def live_sources(host: Host) -> dict[str, int]:
+    """How many devices show each `live_source` at the end (the live fleet's check)."""
+    counts: dict[str, int] = {}
+    for device in await host.store.list_devices():
+        attribute = (await host.store.get_attributes("device", device.id)).get("live_source")
+        key = str(attribute.value) if attribute is not None else "none"
+        counts[key] = counts.get(key, 0) + 1
+    return counts
 
 
 def parse_args() -> argparse.Namespace:
@@ -227,6 +243,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sample-s", type=float, default=0.5)
     parser.add_argument("--settle-intervals", type=float, default=2.0)
     parser.add_argument("--no-zones", dest="zones", action="store_false")
+    parser.add_argument("--live", action="store_true", help="devices follow the live feed")
     return parser.parse_args()
 
 

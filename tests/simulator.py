@@ -73,6 +73,10 @@ class SimProcess:
         assert isinstance(value, dict) and SimStats.__required_keys__ <= value.keys(), value
         return cast(SimStats, value)
 
+    def requests_to(self, path: str) -> int:
+        """Requests for `path` whatever their query (a poll may ask `?details=1`)."""
+        return self.stats()["paths"].get(path, {"requests": 0, "bytes": 0})["requests"]
+
     def reset_stats(self) -> None:
         self._call("POST", "/__sim/stats/reset")
 

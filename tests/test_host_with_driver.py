@@ -115,11 +115,11 @@ async def test_interval_below_the_floor_is_clamped_with_a_warning(
 ) -> None:
     h, _ = host
     caplog.set_level(logging.WARNING)
-    device_id = await add_envoy(h, sim, polling_interval=1000)
+    device_id = await add_envoy(h, sim, polling_interval=1000, live=False)  # polls counted
     await eventually(lambda: _has(h, device_id, "online", True))
     sim.reset_stats()
     await asyncio.sleep(6.5)
-    polls = sim.stats()["requests"].get("/production.json", 0)
+    polls = sim.requests_to("/production.json")
     assert 1 <= polls <= 2  # one poll per 5 s floor, not six or seven at 1 s
     assert h.supervisor.runners[device_id].config.attributes["polling_interval"] == 1000
     assert "below the 5000 ms floor" in caplog.text

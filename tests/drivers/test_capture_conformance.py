@@ -168,6 +168,29 @@ def expected_zones(folder: str) -> dict[str, dict[str, Any]]:
     }
 
 
+def expected_phases(pj: dict[str, Any]) -> dict[str, Any]:
+    """Per-phase power from the CT entries' `lines`: only where more than one phase is in
+    use (the last phase with a non-zero value in any entry marks how many)."""
+    eim = pick(pj.get("production", []), "eim", "production", None)
+    total = pick(pj.get("consumption", []), "eim", "total-consumption")
+    net = pick(pj.get("consumption", []), "eim", "net-consumption")
+    watts = {
+        name: [line["wNow"] for line in entry.get("lines", [])]
+        for name, entry in (("production", eim), ("total", total), ("net", net))
+        if entry is not None
+    }
+    used = max((i + 1 for lines in watts.values() for i, w in enumerate(lines) if w), default=0)
+    if used < 2:
+        return {}
+    out: dict[str, Any] = {}
+    for phase in range(used):
+        suffix = f"_l{phase + 1}"
+        out["production_now_w" + suffix] = half_up(watts["production"][phase])
+        out["consumption_now_w" + suffix] = half_up(watts["total"][phase])
+        out["net_power_w" + suffix] = half_up(-watts["net"][phase])
+    return out
+
+
 async def poll_capture(transport: CaptureTransport) -> dict[str, Any]:
     """What `gem-envoy poll --zones all` prints, from the same poll cycle, served in memory."""
     client = EnvoyClient(transport, transport.mint("installer"))
@@ -185,13 +208,15 @@ async def poll_capture(transport: CaptureTransport) -> dict[str, Any]:
 @pytest.mark.parametrize("folder", TOKEN_FOLDERS or ["(no captures)"])
 async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> None:
     transport = capture_transport(folder)
-    pj = raw(folder, "production.json")
+    # The first read asks for the per-phase lines (?details=1): a capture that recorded
+    # that answer too serves it.
+    pj = raw(folder, "production.json_details_1") or raw(folder, "production.json")
     v1 = raw(folder, "api_v1_production")
     polled = await poll_capture(transport)
 
     device = polled["device"]
     telemetry = {k: v for k, v in device.items() if k not in IDENTITY}
-    expected = expected_production(pj, v1) | expected_consumption(pj)
+    expected = expected_production(pj, v1) | expected_consumption(pj) | expected_phases(pj)
     expected |= expected_battery(folder, pj)
     if raw(folder, "api_v1_production_inverters") is not None:  # what new zones are checked against
         expected["inverter_serials"] = ",".join(expected_zones(folder))

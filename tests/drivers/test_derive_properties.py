@@ -7,13 +7,13 @@ import os
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from gem_envoy.drivers.enphase_envoy.attributes import RUNTIME
 from gem_envoy.drivers.enphase_envoy.derive import (
     Readings,
     device_attributes,
     storage_attributes,
     zones_attributes,
 )
-from gem_envoy.drivers.enphase_envoy.driver import RUNTIME
 from gem_envoy.envoy.models import (
     BatteryPower,
     EnsembleDevice,

@@ -135,7 +135,7 @@ async def run_case(host: Host, sim: SimProcess, device_id: int, case: Case) -> O
 
 
 def _count(sim: SimProcess, path: str) -> int:
-    return sim.stats()["requests"].get(path, 0)
+    return sim.requests_to(path)
 
 
 async def _expect_error(host: Host, device_id: int, case: Case, outcome: Outcome) -> None:

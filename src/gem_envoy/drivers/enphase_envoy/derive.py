@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from gem_envoy.drivers.enphase_envoy.phases import phase_attributes
 from gem_envoy.envoy.models import (
     BatteryPower,
     EnsembleInventory,
@@ -164,11 +165,25 @@ def _consumption(m: _Meters) -> Attributes:
     return attrs
 
 
+def _phases(m: _Meters) -> Attributes:
+    """Per-phase power from the CT entries' `lines` (only sent with `?details=1`), by the
+    same rules as the totals: consumption from net + production on the D8.3 defect."""
+    production = m.eim.lines_w if m.eim else ()
+    consumption: tuple[float, ...] = ()
+    if m.total is not None and not _repeats_net(m.total, m.net):
+        consumption = m.total.lines_w
+    elif m.net is not None and m.eim is not None and len(m.net.lines_w) == len(m.eim.lines_w):
+        consumption = tuple(a + b for a, b in zip(m.net.lines_w, m.eim.lines_w, strict=True))
+    net_export = tuple(-w for w in m.net.lines_w) if m.net else ()
+    return phase_attributes(production, consumption, net_export)
+
+
 def _difference(a: float | None, b: float | None) -> float | None:
     return None if a is None or b is None else a - b
 
 
-def _battery_state(watts: float) -> str:
+def battery_state(watts: float) -> str:
+    """charging, discharging or idle, from the battery's power (positive = discharging)."""
     if watts > BATTERY_DEADBAND_W:
         return "discharging"
     if watts < -BATTERY_DEADBAND_W:
@@ -195,7 +210,7 @@ def _encharge(r: Readings) -> Attributes:
     if r.battery_power is not None:
         watts = sum(unit.real_power_mw for unit in r.battery_power) / 1000.0
         _put(attrs, "battery_now_w", watts)
-        attrs["battery_state"] = _battery_state(watts)
+        attrs["battery_state"] = battery_state(watts)
     soc = r.secctrl.enc_agg_soc if r.secctrl else None
     if soc is None and r.inventory is not None:
         soc = _weighted_soc(r.inventory)
@@ -243,6 +258,7 @@ def device_attributes(readings: Readings) -> Attributes:
     m = _meters(readings.production)
     attrs = _production(m, readings.v1)
     attrs.update(_consumption(m))
+    attrs.update(_phases(m))
     if has_encharge(readings.inventory):
         attrs.update(_encharge(readings))
     elif m.acb is not None:

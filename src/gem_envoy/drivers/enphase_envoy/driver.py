@@ -10,10 +10,13 @@ from pathlib import Path
 
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy import storage
+from gem_envoy.drivers.enphase_envoy.attributes import RUNTIME, TELEMETRY, ZONE
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, not_listed, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
 from gem_envoy.drivers.enphase_envoy.lan import AddressFollower, candidates
+from gem_envoy.drivers.enphase_envoy.live_choice import POLL, GatewayTraits
+from gem_envoy.drivers.enphase_envoy.live_feed import LiveFeed, SinkReporter
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
 from gem_envoy.drivers.enphase_envoy.renewal import shown
 from gem_envoy.drivers.enphase_envoy.settings import (
@@ -30,7 +33,6 @@ from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, EnvoyError, NotPermitted, UnsupportedFirmware
 from gem_envoy.envoy.token import InvalidToken, read_claims
 from gem_envoy.host.contract import (
-    AttributeSpec,
     AttributeValue,
     CommandRefused,
     CommandSpec,
@@ -50,102 +52,6 @@ log = logging.getLogger(__name__)
 
 # Failures that only a person can fix (a new token, a firmware upgrade, a setting).
 PERMANENT_FAILURES = (AuthRejected, NotPermitted, UnsupportedFirmware, InvalidToken)
-
-
-def _reading(
-    name: str, kind: str, description: str, unit: str = "", *, total: bool = False
-) -> AttributeSpec:
-    """A measured value, charted over time."""
-    return AttributeSpec(name, kind, description, history=True, unit=unit, total=total)
-
-
-RUNTIME = (
-    _reading("production_now_w", "int", "Instantaneous PV production.", "W"),
-    _reading("production_today_wh", "int", "Today's production.", "Wh"),
-    _reading("production_lifetime_wh", "int", "Lifetime production.", "Wh", total=True),
-    _reading("consumption_now_w", "int", "Whole-home load (CT meter required).", "W"),
-    _reading("consumption_today_wh", "int", "Today's consumption (CT meter required).", "Wh"),
-    _reading(
-        "consumption_lifetime_wh",
-        "int",
-        "Lifetime consumption (CT meter required).",
-        "Wh",
-        total=True,
-    ),
-    _reading("net_power_w", "int", "Net power; positive = export, negative = import.", "W"),
-    _reading("inverter_count", "int", "Active microinverters reporting."),
-    AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
-    AttributeSpec(
-        "inverter_serials",
-        "str",
-        "Microinverter serials of the last inverter list, comma-separated (read while zones "
-        "exist): what a new zone's serial is checked against.",
-    ),
-    _reading("battery_now_w", "int", "Encharge power. Positive = discharging.", "W"),
-    _reading("battery_soc_percent", "float", "Encharge state-of-charge %.", "%"),
-    _reading("battery_capacity_wh", "int", "Encharge stored energy.", "Wh"),
-    AttributeSpec("battery_state", "str", "idle, charging or discharging."),
-    # The battery settings (storage.py): read with the battery totals, once a minute.
-    AttributeSpec(
-        "storage_mode",
-        "str",
-        "Encharge mode the gateway holds: self-consumption, backup or economy.",
-        choices=storage.MODES,
-    ),
-    AttributeSpec(
-        "battery_reserve_soc_percent",
-        "float",
-        "Charge the Encharge keeps for outages (reserved_soc).",
-        unit="%",
-        minimum=0,
-        maximum=100,
-    ),
-    AttributeSpec("charge_from_grid", "bool", "Whether the Encharge may charge from the grid."),
-    AttributeSpec(
-        "storage_warning",
-        "str",
-        "Set when the gateway changed a battery setting back after it was written here "
-        "(cloud overwrite?), until the next write.",
-    ),
-    AttributeSpec(
-        "token_expires_at", "str", "When the JWT expires (from its exp claim).", expiry=True
-    ),
-    AttributeSpec("token_type", "str", "owner or installer (from the JWT)."),
-    AttributeSpec(
-        "token_warning",
-        "str",
-        "Set while the token expires within 30 days and will not be renewed: why, and what to do.",
-    ),
-    AttributeSpec(
-        "certificate_sha256", "str", "The gateway certificate's SHA-256, trusted at first connect."
-    ),
-    AttributeSpec("certificate_expires_at", "str", "When that certificate expires.", expiry=True),
-    AttributeSpec(
-        "certificate_pending_sha256",
-        "str",
-        "A changed certificate no token is sent to, until an admin runs accept_certificate.",
-    ),
-)
-# What the token and the gateway's identity are; everything else a poll cycle derives.
-IDENTITY = frozenset(
-    {
-        "token_expires_at",
-        "token_type",
-        "token_warning",
-        "certificate_sha256",
-        "certificate_expires_at",
-        "certificate_pending_sha256",
-    }
-)
-TELEMETRY = frozenset(s.name for s in RUNTIME) - IDENTITY
-
-ZONE = (
-    _reading("last_w", "int", "Inverter's last-reported wattage.", "W"),
-    AttributeSpec("max_w", "int", "Inverter's lifetime max wattage.", unit="W"),
-    AttributeSpec("state", "str", "Mirrors last_w so dashboard widgets render the value."),
-    AttributeSpec("last_error", "str", "Set while the zone's serial is not in the inverter list."),
-    AttributeSpec("last_report_time", "str", "ISO timestamp of the inverter's own last report."),
-)
 
 
 @contextmanager
@@ -190,6 +96,9 @@ class EnphaseEnvoyDriver(Driver):
         self._zones_shown: dict[int, frozenset[str]] = {}
         self._counters = CounterGuard()
         self._counters.seed(config.attributes)
+        # The power flow between polls (live_feed.py); made with the client, started after
+        # the first poll tells what the gateway offers, when the `live` setting allows.
+        self._live: LiveFeed | None = None
 
     @classmethod
     def metadata(cls) -> DriverMetadata:
@@ -256,6 +165,12 @@ class EnphaseEnvoyDriver(Driver):
             self._client = self._open_client()
             self._poller = GatewayPoller(
                 self._client, zones=self._zone_addresses(), storage=self._storage
+            )
+            self._live = LiveFeed(
+                self._client,
+                SinkReporter(self.sink, self.poll_interval_s, self._counters.apply),
+                name=self.config.name,
+                interval_s=self.settings.live_interval_ms / 1000.0,
             )
         self._gateway_open = False
         try:
@@ -346,6 +261,8 @@ class EnphaseEnvoyDriver(Driver):
         self.settings = dataclasses.replace(self.settings, token=minted.token)
         self._client.set_token(minted.token)
         self._poller.forget_capabilities()
+        if self._live is not None:
+            self._live.forget()
         stored = {"token": minted.token, **token_attributes(minted.claims)}
         await self.sink.device_attributes(stored)
         self._token_reported = minted.token
@@ -443,19 +360,46 @@ class EnphaseEnvoyDriver(Driver):
         await self._renew_if_due()
         await self._report_token()
         await self._report_warning()
+        live = self._live.supplies() if self._live is not None else frozenset()
+        poller.live = live
         result = await self._cycle(poller)
         # Impossible values are dropped here, not merely overwritten: they are never shown.
         device: dict[str, AttributeValue | None] = dict(self._counters.apply(result.device))
-        device.update(dict.fromkeys(self._shown - result.device.keys()))  # absent now
-        self._shown = frozenset(result.device)
+        device.update(dict.fromkeys(self._shown - result.device.keys() - live))  # absent now
+        self._shown = frozenset(result.device) | live  # for when the feed stops
         await self.sink.device_attributes(device)
         if result.zones is not None:
             await self._report_zones(result.zones)
+        await self._follow_live(poller)
+
+    async def _follow_live(self, poller: GatewayPoller) -> None:
+        """Tell the live feed what the poll learned, and run it if the `live` setting
+        allows; without it, the poll is the source."""
+        if self._live is None or poller.info is None:
+            return
+        if not self.settings.live:
+            await self._live.stop()
+            if self._live.source != POLL:
+                self._live.source = POLL
+                await self.sink.device_attributes({"live_source": POLL})
+            return
+        claims = self._client.claims if self._client is not None else None
+        self._live.observe(
+            GatewayTraits(
+                metered=poller.metered,
+                installer=claims is not None and claims.user_type == "installer",
+                has_battery=poller.has_battery,
+                firmware=poller.info.firmware,
+            )
+        )
+        self._live.start()
 
     async def disconnect(self) -> None:
+        if self._live is not None:
+            await self._live.stop()
         if self._client is not None:
             await self._client.close()
-        self._client = self._poller = None
+        self._client = self._poller = self._live = None
 
     def reconfigure(self, config: DeviceConfig) -> bool:
         new = EnvoySettings.from_attributes(config.attributes)
@@ -478,6 +422,10 @@ class EnphaseEnvoyDriver(Driver):
             self._tokens.proven()  # a person chose it: a 401 for it earns one renewal
             self._client.set_token(new.token)
             self._poller.forget_capabilities()
+            if self._live is not None:
+                self._live.forget()
+        if self._live is not None:
+            self._live.interval_s = new.live_interval_ms / 1000.0
         self._poller.set_zones(self._zone_addresses())
         return True
 

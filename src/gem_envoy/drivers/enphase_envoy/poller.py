@@ -8,6 +8,11 @@ exists; the inverter list no more
 often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
 rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
 fresh session) are set aside instead of being asked again every cycle.
+
+While a live feed keeps the power values current (`live`), the poll leaves them to it: it
+reads `/production.json` for the energy counters once a minute instead of every cycle, and
+battery power not at all. On multi-phase sites `/production.json` is read with
+`?details=1`, whose per-phase lines are the per-phase attributes.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     unknown_serials,
     zones_attributes,
 )
+from gem_envoy.drivers.enphase_envoy.phases import phase_count
 from gem_envoy.drivers.enphase_envoy.storage import StorageControl
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, BadResponse, NotFound, NotPermitted
@@ -46,6 +52,9 @@ INVERTERS_EVERY_S = 300.0
 STATIC_EVERY_S = 3600.0
 # Battery state of charge and stored energy (secctrl) change slowly.
 BATTERY_TOTALS_EVERY_S = 60.0
+# The energy counters while a live feed supplies the power: a minute's energy is what a
+# chart of the day resolves, and the CGI behind /production.json is the gateway's slowest.
+ENERGY_WHILE_LIVE_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +62,7 @@ class Schedule:
     inverters_every_s: float = INVERTERS_EVERY_S
     static_every_s: float = STATIC_EVERY_S
     battery_totals_every_s: float = BATTERY_TOTALS_EVERY_S
+    energy_while_live_every_s: float = ENERGY_WHILE_LIVE_EVERY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,7 +118,11 @@ class GatewayPoller:
         self.inverters: tuple[Inverter, ...] | None = None
         self.v1: V1Production | None = None
         self.secctrl: SecCtrl | None = None
+        self.production: ProductionReport | None = None
         self._zones_changed = False
+        # The attributes a live feed keeps current (see live_feed), set before each cycle.
+        self.live: frozenset[str] = frozenset()
+        self._details: bool | None = None  # per-phase lines wanted; None = not known yet
 
     @property
     def wants_zones(self) -> bool:
@@ -120,13 +134,14 @@ class GatewayPoller:
         nothing read with the old token is derived from again."""
         self._set_aside.clear()
         self._due = _Due()
-        self.inventory = self.secctrl = self.v1 = None
+        self.inventory = self.secctrl = self.v1 = self.production = None
         self.storage.forget()
 
     async def connect(self) -> GatewayInfo:
         """Read who the gateway is (refusing D5 firmware) and which batteries it has."""
         self.info = await self.client.info()
         self._due.mark("info", self._clock())
+        self._details = None  # an installer may have rewired the site: look again
         await self._read_inventory()
         return self.info
 
@@ -136,13 +151,47 @@ class GatewayPoller:
         now = self._clock()
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
-        production = await self.client.production()
+        production = await self._production(now)
         readings = await self._battery_readings(
             Readings(production=production, v1=await self._v1_if_needed(production, now))
         )
         zones = await self._zones_if_due(now)
         device = device_attributes(readings) | self.storage.attributes() | self._serials()
+        device = {name: value for name, value in device.items() if name not in self.live}
         return CycleResult(device, zones, tuple(self._notes))
+
+    @property
+    def has_battery(self) -> bool:
+        """An Encharge in the inventory, or an active ACB in the production report."""
+        if has_encharge(self.inventory):
+            return True
+        report = self.production
+        return report is not None and any(
+            e.type == "acb" and e.active_count > 0 for e in report.storage
+        )
+
+    @property
+    def metered(self) -> bool:
+        """Whether an active CT meters the site (what the live sources measure with)."""
+        report = self.production
+        return report is not None and any(
+            e.type == "eim" and e.active_count > 0
+            for e in (*report.production, *report.consumption)
+        )
+
+    async def _production(self, now: float) -> ProductionReport:
+        """`/production.json`: every cycle, or once a minute while live supplies the power;
+        with `?details=1` until the first answer shows whether the site has several phases."""
+        live = "production_now_w" in self.live
+        every_s = self.schedule.energy_while_live_every_s
+        if self.production is not None and live and not self._due.due("production", every_s, now):
+            return self.production
+        report = await self.client.production(details=self._details is not False)
+        if self._details is None:
+            self._details = phase_count(*_lines(report)) >= 2
+        self.production = report
+        self._due.mark("production", now)
+        return report
 
     def _serials(self) -> Attributes:
         # What a zone added later is checked against (`zone_address_warning`).
@@ -176,7 +225,9 @@ class GatewayPoller:
     async def _battery_readings(self, readings: Readings) -> Readings:
         if not has_encharge(self.inventory):
             return Readings(readings.production, readings.v1, self.inventory)
-        power = await self._optional("ensemble_power", self.client.ensemble_power)
+        power = None
+        if "battery_now_w" not in self.live:
+            power = await self._optional("ensemble_power", self.client.ensemble_power)
         secctrl = await self._secctrl_if_due()
         if secctrl is None:  # state of charge then comes from the per-unit inventory
             await self._read_inventory()
@@ -254,3 +305,7 @@ class GatewayPoller:
             self._set_aside[group] = exc.message
             self._notes.append(exc.message)
             return None
+
+
+def _lines(report: ProductionReport) -> list[tuple[float, ...]]:
+    return [e.lines_w for e in (*report.production, *report.consumption) if e.type == "eim"]

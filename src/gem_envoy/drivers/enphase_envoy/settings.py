@@ -15,6 +15,9 @@ DEFAULT_INTERVAL_MS = 30_000
 # The gateway freezes when polled fast; nothing useful changes faster than this anyway.
 MIN_INTERVAL_MS = 5_000
 DEFAULT_TIMEOUT_MS = 10_000
+DEFAULT_LIVE_INTERVAL_MS = 2_000
+# Livedata is one small native read; faster than a second would only load the gateway.
+MIN_LIVE_INTERVAL_MS = 1_000
 
 REQUIRED = (AttributeSpec("ip", "str", "Envoy LAN IP."),)
 OPTIONAL = (
@@ -47,6 +50,21 @@ OPTIONAL = (
         unit="ms",
     ),
     AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000, unit="ms"),
+    AttributeSpec(
+        "live",
+        "bool",
+        "Follow the power flow live (the meter stream or livedata) between polls; false = "
+        "poll only.",
+        True,
+    ),
+    AttributeSpec(
+        "live_interval",
+        "int",
+        "How often livedata is read when it is the live source (ms). Floor 1000 ms.",
+        DEFAULT_LIVE_INTERVAL_MS,
+        minimum=MIN_LIVE_INTERVAL_MS,
+        unit="ms",
+    ),
 )
 
 
@@ -65,6 +83,15 @@ def _int(attrs: Mapping[str, AttributeValue], name: str, default: int) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value.strip())
     raise SettingsError(f"{name} must be a whole number, not {value!r}")
+
+
+def _bool(attrs: Mapping[str, AttributeValue], name: str, default: bool) -> bool:
+    value = attrs.get(name, default)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise SettingsError(f"{name} must be true or false, not {value!r}")
 
 
 NO_TOKEN = (
@@ -112,6 +139,8 @@ class EnvoySettings:
     request_timeout_ms: int
     serial_number: str | None
     credentials: Credentials | None = None
+    live: bool = True
+    live_interval_ms: int = DEFAULT_LIVE_INTERVAL_MS
     # The gateway's identity as last trusted (see identity.py); written by the driver.
     certificate_sha256: str | None = None
     certificate_expires_at: str | None = None
@@ -141,6 +170,10 @@ class EnvoySettings:
             request_timeout_ms=timeout,
             serial_number=serial if isinstance(serial, str) and serial else None,
             credentials=credentials,
+            live=_bool(attrs, "live", True),
+            live_interval_ms=max(
+                MIN_LIVE_INTERVAL_MS, _int(attrs, "live_interval", DEFAULT_LIVE_INTERVAL_MS)
+            ),
             certificate_sha256=_fingerprint(attrs),
             certificate_expires_at=_optional_text(attrs, "certificate_expires_at"),
         )
@@ -170,11 +203,13 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
 
     Intervals under the floor are accepted (and raised to it when used), as GEM does;
     negative or non-numeric ones are not."""
-    for name in ("port", "polling_interval", "request_timeout"):
+    for name in ("port", "polling_interval", "request_timeout", "live_interval"):
         if name in values and _int(values, name, 0) <= 0:
             raise SettingsError(f"{name} must be a positive whole number, not {values[name]!r}")
     if "port" in values and _int(values, "port", 0) > 65535:
         raise SettingsError(f"port must be between 1 and 65535, not {values['port']!r}")
+    if "live" in values:
+        _bool(values, "live", True)
     for name in ("ip", "token", "enlighten_password"):
         if name in values:
             _text(values, name)

@@ -1,0 +1,84 @@
+"""The live feed's pieces: which source, what a sample means, per-phase power."""
+
+from __future__ import annotations
+
+from gem_envoy.drivers.enphase_envoy.live_choice import (
+    LIVEDATA,
+    POLL,
+    STREAM,
+    GatewayTraits,
+    LiveChoice,
+)
+from gem_envoy.drivers.enphase_envoy.live_values import live_attributes
+from gem_envoy.drivers.enphase_envoy.phases import phase_attributes
+from gem_envoy.envoy.models import LivePower
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def traits(*, metered: bool = True, installer: bool = True) -> GatewayTraits:
+    return GatewayTraits(metered=metered, installer=installer, has_battery=False, firmware="D8")
+
+
+def test_an_installer_gets_the_stream_an_owner_livedata_and_no_ct_the_poll() -> None:
+    choice = LiveChoice()
+    assert choice.choose(traits()) == STREAM
+    assert choice.choose(traits(installer=False)) == LIVEDATA
+    assert choice.choose(traits(metered=False)) == POLL
+    assert choice.choose(None) == POLL  # nothing polled yet
+
+
+def test_a_refused_source_waits_for_a_new_token_and_a_failing_one_rests() -> None:
+    clock = Clock()
+    choice = LiveChoice(clock)
+    choice.set_aside(STREAM, "401")
+    choice.rest(LIVEDATA, 60)
+    assert choice.choose(traits()) == POLL
+    assert choice.next_wake_s() == 60
+    clock.now = 60
+    assert choice.choose(traits()) == LIVEDATA  # rested: tried again
+    clock.now = 10_000
+    assert choice.choose(traits()) == LIVEDATA  # refused: not before the token changes
+    choice.forget()
+    assert choice.choose(traits()) == STREAM
+
+
+def test_a_sample_reads_as_the_poll_would_report_it() -> None:
+    power = LivePower(
+        production_w=4815.23,
+        consumption_w=902.82,
+        grid_w=-1902.41,
+        battery_w=-2010.0,
+        soc_percent=62.0,
+        production_phases_w=(1605.1, 1598.73, 1611.4),
+        consumption_phases_w=(220.1, 453.5, 229.22),
+        grid_phases_w=(-380.0, -140.23, -1382.18),
+    )
+    attrs = live_attributes(power, has_battery=True)
+    assert attrs["production_now_w"] == 4815
+    assert attrs["net_power_w"] == 1902  # exporting: positive, as the contract signs it
+    assert (attrs["battery_now_w"], attrs["battery_state"]) == (-2010, "charging")
+    assert attrs["battery_soc_percent"] == 62.0
+    assert (attrs["net_power_w_l1"], attrs["net_power_w_l3"]) == (380, 1382)
+    assert attrs["consumption_now_w_l2"] == 454
+    no_battery = live_attributes(power, has_battery=False)
+    assert not {"battery_now_w", "battery_state", "battery_soc_percent"} & no_battery.keys()
+
+
+def test_phases_appear_only_where_more_than_one_is_in_use() -> None:
+    assert phase_attributes((), (), ()) == {}
+    assert phase_attributes((1500.0,), (300.0,), (1200.0,)) == {}  # single phase: the total
+    split = phase_attributes((750.0, 750.0, 0.0), (100.0, 200.0, 0.0), (650.0, 550.0, 0.0))
+    assert sorted(split) == sorted(
+        f"{name}_{phase}"
+        for name in ("production_now_w", "consumption_now_w", "net_power_w")
+        for phase in ("l1", "l2")
+    )
+    night = phase_attributes((0.0, 0.0, 0.0), (80.0, 0.0, 40.0), (-80.0, 0.0, -40.0))
+    assert night["production_now_w_l3"] == 0 and night["consumption_now_w_l2"] == 0
