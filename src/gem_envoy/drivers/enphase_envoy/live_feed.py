@@ -227,8 +227,8 @@ class LiveFeed:
             started = self._clock()
             try:
                 status = await self._client.livedata_status()
-                if not status.stream_enabled:
-                    await self._switch_live_status_on()
+                if not status.stream_enabled and await self._switch_live_status_on():
+                    status = await self._client.livedata_status()  # current values at once
             except REFUSALS as refused:
                 self._refused(LIVEDATA, refused)
                 return
@@ -249,15 +249,18 @@ class LiveFeed:
             last_update = status.last_update
             await self._wait(max(0.0, started + self.interval_s - self._clock()))
 
-    async def _switch_live_status_on(self) -> None:
+    async def _switch_live_status_on(self) -> bool:
+        """Ask the gateway to refresh its live status again; False when it may not be
+        asked (it refused once: newer firmware refreshes the values all the same)."""
         if not self._may_enable:
-            return
+            return False
         try:
             await self._client.enable_livedata()
         except REFUSALS as refused:
-            # Reading goes on: newer firmware refreshes the values all the same.
             log.info("device %s: cannot switch livedata on: %s", self._name, refused.message)
             self._may_enable = False
+            return False
+        return True
 
 
 _WORDS = {
