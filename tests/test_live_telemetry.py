@@ -19,6 +19,7 @@ import pytest
 from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
+from gem_envoy.sim.faults import Fault
 from tests.eventually import eventually
 
 POLL_MS = 5_000  # the floor: history windows of 5 s
@@ -126,3 +127,17 @@ async def test_a_gateway_without_cts_and_the_live_switch_off_get_the_poll(
         await asyncio.sleep(1)
         paths = live.sim.stats.path_requests
         assert "/stream/meter" not in paths and "/ivp/livedata/status" not in paths
+
+
+async def test_a_refused_stream_waits_for_a_new_token(enphase_host: Host) -> None:
+    async with live_on(enphase_host, SimOptions(clock_power=True)) as live:
+        await live.sim.set_fault(Fault("404", path="/stream/meter"))
+        await eventually(lambda: live.source_is("livedata"), what="livedata instead")
+        await live.sim.set_fault(None)
+        await asyncio.sleep(3)  # the refusal holds: no stream is asked for again
+        assert await live.source_is("livedata")
+        attempts = live.sim.stats.path_requests["/stream/meter"]
+        new_token = live.sim.mint_token("installer", 400 * 86_400)
+        await enphase_host.devices.set_attributes("device", live.device_id, {"token": new_token})
+        await eventually(lambda: live.source_is("stream"), what="the stream with the new token")
+        assert live.sim.stats.path_requests["/stream/meter"] == attempts + 1

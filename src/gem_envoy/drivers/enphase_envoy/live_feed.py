@@ -114,6 +114,7 @@ class LiveFeed:
         self._supplied_at = float("-inf")
         self._failures = {STREAM: 0, LIVEDATA: 0}  # in a row, per source
         self._may_enable = True  # whether the gateway lets us switch its live status on
+        self._warned: dict[str, str] = {}  # source -> the failure last logged as a warning
 
     # -- what the driver sees ------------------------------------------------------------
 
@@ -177,6 +178,7 @@ class LiveFeed:
         traits = self._traits
         values = live_attributes(power, has_battery=traits is not None and traits.has_battery)
         self._supplied, self._supplied_at = frozenset(values), self._clock()
+        self._warned.clear()  # working again: a new failure is worth a warning
         await self._reporter.live_values(values)
 
     async def _wait(self, seconds: float | None) -> None:
@@ -185,7 +187,11 @@ class LiveFeed:
             await asyncio.wait_for(self._changed.wait(), seconds)
 
     def _rest(self, source: str, failed: EnvoyError, rest_s: float) -> None:
-        log.warning(
+        # Once per cause: through an outage the same failure recurs every backoff.
+        level = logging.INFO if self._warned.get(source) == failed.message else logging.WARNING
+        self._warned[source] = failed.message
+        log.log(
+            level,
             "device %s: %s: %s; trying it again in %.0f s",
             self._name,
             _WORDS[source],
