@@ -17,6 +17,7 @@ from typing import ClassVar, Protocol
 from gem_envoy.host.types import AttributeValue, Json
 
 __all__ = [
+    "ENERGY_ROLES",
     "AttributeSpec",
     "AttributeValue",
     "CommandRefused",
@@ -37,6 +38,17 @@ __all__ = [
 
 RETRY_BASE_S = 1.0
 RETRY_JITTER = 0.2
+
+# What a lifetime counter measures in the energy reports (`AttributeSpec.energy`): the host
+# sums each role's energy per local day, month and year without knowing the device.
+ENERGY_ROLES = (
+    "production",
+    "consumption",
+    "grid_import",
+    "grid_export",
+    "storage_charge",
+    "storage_discharge",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,6 +111,20 @@ class AttributeSpec:
     # A moment (ISO 8601 text) after which something the device needs stops working, such as
     # a credential or a certificate: watched by monitoring (the metrics give its timestamp).
     expiry: bool = False
+    # The counter's role in the energy reports (one of ENERGY_ROLES), on lifetime counters in
+    # Wh only (`total=True`, `unit="Wh"`): its energy per hour, day, month or year is reported.
+    energy: str | None = None
+
+    def __post_init__(self) -> None:
+        # A misdeclared role would silently report wrong energy: refuse it at import.
+        if self.energy is None:
+            return
+        if self.energy not in ENERGY_ROLES:
+            raise ValueError(
+                f"{self.name}: energy role {self.energy!r} is not one of {ENERGY_ROLES}"
+            )
+        if not (self.total and self.unit == "Wh"):
+            raise ValueError(f"{self.name}: an energy role needs a lifetime counter in Wh")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +169,10 @@ class DriverMetadata:
     def history_names(self) -> frozenset[str]:
         """The device and zone attributes whose values the host charts."""
         return frozenset(s.name for s in (*self.runtime, *self.zone) if s.history)
+
+    def energy_names(self) -> dict[str, str]:
+        """The device's lifetime counters by their energy role (`AttributeSpec.energy`)."""
+        return {s.energy: s.name for s in self.runtime if s.energy is not None}
 
     def secure_names(self) -> frozenset[str]:
         """The attributes the driver declares secret beyond the host's rule of names."""

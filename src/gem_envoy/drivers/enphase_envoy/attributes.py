@@ -10,16 +10,31 @@ LIVE_SOURCES = ("stream", "livedata", "poll")
 
 
 def _reading(
-    name: str, kind: str, description: str, unit: str = "", *, total: bool = False
+    name: str,
+    kind: str,
+    description: str,
+    unit: str = "",
+    *,
+    total: bool = False,
+    energy: str | None = None,
 ) -> AttributeSpec:
-    """A measured value, charted over time."""
-    return AttributeSpec(name, kind, description, history=True, unit=unit, total=total)
+    """A measured value, charted over time; `energy` is a lifetime counter's report role."""
+    return AttributeSpec(
+        name, kind, description, history=True, unit=unit, total=total, energy=energy
+    )
 
 
 RUNTIME = (
     _reading("production_now_w", "int", "Instantaneous PV production.", "W"),
     _reading("production_today_wh", "int", "Today's production.", "Wh"),
-    _reading("production_lifetime_wh", "int", "Lifetime production.", "Wh", total=True),
+    _reading(
+        "production_lifetime_wh",
+        "int",
+        "Lifetime production.",
+        "Wh",
+        total=True,
+        energy="production",
+    ),
     _reading("consumption_now_w", "int", "Whole-home load (CT meter required).", "W"),
     _reading("consumption_today_wh", "int", "Today's consumption (CT meter required).", "Wh"),
     _reading(
@@ -28,6 +43,7 @@ RUNTIME = (
         "Lifetime consumption (CT meter required).",
         "Wh",
         total=True,
+        energy="consumption",
     ),
     _reading("net_power_w", "int", "Net power; positive = export, negative = import.", "W"),
     _reading("inverter_count", "int", "Active microinverters reporting."),
