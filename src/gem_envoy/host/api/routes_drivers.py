@@ -91,6 +91,7 @@ def _specs(specs: Iterable[AttributeSpec]) -> list[AttributeSpecOut]:
             history=s.history,
             minimum=s.minimum,
             secure=is_secure(s.name),
+            energy=s.energy,
         )
         for s in specs
     ]

@@ -248,6 +248,9 @@ class AttributeSpecOut(BaseModel):
     history: bool = Field(description="whether the host charts its values")
     minimum: int | float | None = Field(description="the smallest value the driver uses")
     secure: bool = Field(description="a secret: stored encrypted, never shown back")
+    energy: str | None = Field(
+        default=None, description="a lifetime counter's role in GET /api/energy, if any"
+    )
 
 
 class CommandSpecOut(BaseModel):
@@ -278,3 +281,42 @@ class DriverOut(BaseModel):
     )
     commands: list[CommandSpecOut]
     pages: list[DriverPageOut]
+
+
+# -- energy --------------------------------------------------------------------------------
+
+
+class EnergyValues(BaseModel):
+    """Energy in Wh per role (null: the device has no such counter, or nothing was recorded
+    then), and the two shares in % (null where a term is missing or production, resp.
+    consumption, is 0)."""
+
+    production: float | None
+    consumption: float | None
+    grid_import: float | None
+    grid_export: float | None
+    storage_charge: float | None
+    storage_discharge: float | None
+    self_consumption_pct: float | None = Field(
+        description="(production - grid_export) / production"
+    )
+    self_sufficiency_pct: float | None = Field(
+        description="(consumption - grid_import) / consumption"
+    )
+
+
+class EnergyBucketOut(EnergyValues):
+    label: str = Field(description="2026-03-29 (day), 2026-03 (month), 2026 (year), or the hour")
+    start: str = Field(description="local start, ISO 8601 with its UTC offset")
+    end: str = Field(description="local end (exclusive)")
+
+
+class EnergyOut(BaseModel):
+    device: int
+    period: str
+    from_: str = Field(serialization_alias="from", description="first local date covered")
+    to: str = Field(description="last local date covered (inclusive)")
+    time_zone: str = Field(description="the IANA zone the buckets are local to")
+    roles: list[str] = Field(description="the energy roles this device has counters for")
+    buckets: list[EnergyBucketOut]
+    totals: EnergyValues

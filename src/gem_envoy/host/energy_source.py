@@ -1,0 +1,88 @@
+"""A lifetime counter's energy per time slot, for the energy reports: from the store's rollups
+(`Store.rollups`, one delta per 5-minute or hourly slot) where they exist, and from the raw
+history of the counter for the slots not rolled up yet (the last hour or so, or everything on
+a store without rollups).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Protocol, cast
+
+
+class Rollup(Protocol):
+    """What is read of one rollup row: its slot's start and the counter's energy in it."""
+
+    @property
+    def start(self) -> float: ...
+
+    @property
+    def delta(self) -> float | None: ...
+
+
+class HistoryReader(Protocol):
+    """What is read of the store: a counter's raw points (every store has them)."""
+
+    async def history(
+        self, target_type: str, target_id: int, name: str, since: float, until: float | None
+    ) -> list[tuple[float, float]]: ...
+
+
+class RollupReader(Protocol):
+    """A store with rollups (`Store.rollups`), where they have been built."""
+
+    async def rollups(
+        self,
+        target_type: str,
+        target_id: int,
+        name: str,
+        resolution_s: int,
+        since: float,
+        until: float | None = None,
+    ) -> Sequence[Rollup]: ...
+
+    async def rolled_up_until(
+        self, target_type: str, target_id: int, name: str, resolution_s: int
+    ) -> float | None: ...
+
+
+async def slot_energy(
+    store: HistoryReader, device_id: int, name: str, resolution_s: int, since: float, until: float
+) -> dict[float, float]:
+    """Wh per slot start (multiples of `resolution_s`) for since <= slot < until: the
+    rollups' deltas up to where they are folded, raw readings from there on."""
+    slots: dict[float, float] = {}
+    raw_from = since
+    if hasattr(store, "rollups") and hasattr(store, "rolled_up_until"):
+        reader = cast(RollupReader, store)
+        folded = await reader.rolled_up_until("device", device_id, name, resolution_s)
+        if folded is not None:
+            rows = await reader.rollups("device", device_id, name, resolution_s, since, until)
+            for row in rows:
+                if row.delta is not None and since <= row.start < min(until, folded):
+                    slots[row.start] = slots.get(row.start, 0.0) + max(0.0, row.delta)
+            raw_from = max(since, folded)
+    if raw_from < until:
+        raw = await _from_history(store, device_id, name, resolution_s, raw_from, until)
+        for start, wh in raw.items():
+            slots[start] = slots.get(start, 0.0) + wh
+    return slots
+
+
+async def _from_history(
+    store: HistoryReader, device_id: int, name: str, resolution_s: int, since: float, until: float
+) -> dict[float, float]:
+    """The rise between consecutive readings, put in the slot of the later one, as the
+    rollups do (`store/folding.py`): a fall (a reset) counts nothing rather than negative
+    energy. The readings of the slot before `since` are fetched too, so that the first rise
+    is not lost."""
+    points = await store.history("device", device_id, name, since - resolution_s, until)
+    slots: dict[float, float] = {}
+    previous: float | None = None
+    for ts, value in points:
+        start = float(math.floor(ts / resolution_s) * resolution_s)
+        if previous is not None and since <= start < until and math.isfinite(value):
+            slots[start] = slots.get(start, 0.0) + max(0.0, value - previous)
+        previous = value
+    return slots
