@@ -81,7 +81,7 @@ async def test_stats_count_open_streams_and_the_stream_bytes(make_sim: MakeSim) 
             stats = await get_stats(http)
         received = first.received + second.received
     assert (stats["streams_open"], stats["max_streams_open"]) == (1, 1)
-    assert stats["paths"][STREAM] == {"requests": 2, "bytes": received}
+    assert stats["paths"][STREAM] == {"requests": 2, "bytes": received, "busy_s": 0.0}
     assert stats["requests"][STREAM] == 2
 
 

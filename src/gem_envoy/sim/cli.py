@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from .auth import LIFETIME_S
 from .cloud_cli import add_cloud_arguments, announce_cloud, cloud_options_from_args
 from .faults import KINDS, PARAMETERS, Fault
+from .latency_profile import PROFILES
 from .livedata_switch import DEFAULT_TIMEOUT_S, WHEN_DISABLED
 from .options import DEFAULT_FIRMWARE, DEFAULT_SERIAL, STREAM_INTERVAL_S, SimOptions
 
@@ -47,6 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--utc-offset", type=float, metavar="HOURS", help="plant time zone (default: local)")
     add("--weak-inverter", type=int, metavar="INDEX", help="an inverter producing only 60%%")
     add("--latency-ms", type=float, default=0.0, help="delay before every gateway answer")
+    add(
+        "--latency-profile",
+        choices=PROFILES,
+        default="none",
+        help="field: each endpoint answers after a delay drawn as on real gateways, one "
+        "request at a time, counted as busy time in /__sim/stats (default none)",
+    )
+    add("--latency-seed", type=int, default=0, help="seed of the field profile's draws")
+    add(
+        "--latency-scale",
+        type=float,
+        default=1.0,
+        help="real seconds slept per second of drawn service time (default 1)",
+    )
     add("--token-file", type=Path, metavar="F", help="write an installer token to F (0600)")
     add("--owner-token-file", type=Path, metavar="F", help="write an owner token to F (0600)")
     add(
@@ -168,6 +183,9 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         speed=args.speed,
         start_time=start,
         latency_ms=args.latency_ms,
+        latency_profile=args.latency_profile,
+        latency_seed=args.latency_seed,
+        latency_scale=args.latency_scale,
         weak_inverter=args.weak_inverter,
         fault=fault_from_args(args),
         cloud=cloud_options_from_args(args),

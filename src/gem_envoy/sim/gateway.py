@@ -3,6 +3,12 @@
 Every gateway request (``/__sim/*`` never comes here) is counted, delayed by the configured
 latency, checked (``/auth/check_jwt``, sessions, bearer tokens, scopes), and answered by the
 `EndpointSource` (a simulated plant or a capture).
+
+Under the field latency profile (`latency_profile`) the gateway serves one request at a
+time, as the real box does: a gateway-wide lock is held for each request's service time,
+which is counted as busy time. A ``/stream/meter`` stream holds the lock only to open (on
+the real box another process pushes it); the events it sends afterwards are not serialised
+with the other requests and add no busy time.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from typing import Protocol
 
 from .auth import GatewayAuth, scope_for
 from .http import HTML_TYPE, Exchange, Request, Response
+from .latency_profile import FieldLatency
 from .stats import SimStats
 
 VALID_TOKEN_BODY = b"<!DOCTYPE html><h2>Valid token.</h2>\n"
@@ -56,19 +63,22 @@ class Gateway:
         auth: GatewayAuth,
         stats: SimStats,
         latency_s: float = 0.0,
+        profile: FieldLatency | None = None,
+        latency_scale: float = 1.0,
     ) -> None:
         self.source = source
         self.auth = auth
         self.stats = stats
         self.latency_s = latency_s
+        self.profile = profile
+        self.latency_scale = latency_scale
+        self._serving = asyncio.Lock()
 
     async def handle(self, request: Request, exchange: Exchange) -> None:
         self.stats.request_started(request.target, request.method)
         exchange.on_body = partial(self.stats.body_sent, request.path)
         try:
-            if self.latency_s > 0:
-                await asyncio.sleep(self.latency_s)
-            response = self.respond(request)
+            response = await self._serve(request)
             if response.stream is None:
                 await exchange.send(response)
                 return
@@ -79,6 +89,18 @@ class Gateway:
                 self.stats.stream_closed()
         finally:
             self.stats.request_finished()
+
+    async def _serve(self, request: Request) -> Response:
+        """The answer, after the configured delay (see the module's docstring)."""
+        if self.profile is None:
+            if self.latency_s > 0:
+                await asyncio.sleep(self.latency_s)
+            return self.respond(request)
+        async with self._serving:
+            service_s = self.profile.service_s(request.path, request.query)
+            await asyncio.sleep(service_s * self.latency_scale)
+            self.stats.busy(request.path, service_s)
+            return self.respond(request)
 
     def respond(self, request: Request) -> Response:
         if request.path == "/auth/check_jwt":

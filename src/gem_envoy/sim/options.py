@@ -11,6 +11,7 @@ from pathlib import Path
 from .auth import SESSION_TTL_S, TokenIssuer
 from .cloud import CloudOptions
 from .faults import Fault
+from .latency_profile import PROFILES
 from .livedata_switch import DEFAULT_TIMEOUT_S, WHEN_DISABLED
 from .plant import PlantConfig
 
@@ -41,6 +42,14 @@ class SimOptions:
     """Simulated epoch time at start; None = now."""
     latency_ms: float = 0.0
     """Delay before every gateway answer (not ``/__sim/*``)."""
+    latency_profile: str = "none"
+    """``none``, or ``field``: each gateway answer after a service time drawn per endpoint
+    from `latency_profile`, one request at a time, counted as busy time in the stats."""
+    latency_seed: int = 0
+    """Seeds the field profile's draws, so that runs repeat."""
+    latency_scale: float = 1.0
+    """Real seconds slept per second of drawn service time (the busy time counts the drawn
+    time): below 1 a benchmark runs an hour of cycles in seconds, with the same busy time."""
     weak_inverter: int | None = None
     """Index of an inverter that under-produces (to 60 %)."""
     session_ttl_s: float = SESSION_TTL_S
@@ -79,6 +88,10 @@ class SimOptions:
             raise ValueError("phases must be 1, 2 or 3")
         if self.livedata_when_disabled not in WHEN_DISABLED:
             raise ValueError(f"livedata_when_disabled must be one of {', '.join(WHEN_DISABLED)}")
+        if self.latency_profile not in PROFILES:
+            raise ValueError(f"latency_profile must be one of {', '.join(PROFILES)}")
+        if self.latency_scale < 0:
+            raise ValueError("latency_scale must not be negative")
         if self.livedata_timeout_s <= 0 or self.stream_interval_s <= 0:
             raise ValueError("livedata_timeout_s and stream_interval_s must be positive")
 

@@ -6,8 +6,9 @@
     await server.close()
 
 Each accepted connection is served by its own task, so requests on several connections are
-handled in parallel (nothing is serialised). TLS is started on the accepted socket by the
-connection task itself, which lets it count handshakes, and lets the ``tls`` fault break them.
+handled in parallel (nothing is serialised but under the field latency profile: see
+`gateway`). TLS is started on the accepted socket by the connection task itself, which lets
+it count handshakes, and lets the ``tls`` fault break them.
 
 Faults (see `faults`): the per-request kinds live in `fault_layer`, wrapped around the gateway's
 handler; the kinds that act on the port live here. ``tls`` sends garbage instead of a
@@ -39,6 +40,7 @@ from .fault_layer import fault_layer
 from .faults import CLOUD_REVERT, OUTAGE_KINDS, Fault, FaultSwitch
 from .gateway import EndpointSource, Gateway
 from .http import Exchange, Handler, Request, close_writer, serve_connection
+from .latency_profile import FieldLatency
 from .options import SimOptions
 from .plant import Plant
 from .stats import SimStats
@@ -56,6 +58,10 @@ _BROKEN_HANDSHAKE = b"\x16\x03\x03\x00\x40" + b"\x00" * 8
 log = logging.getLogger(__name__)
 
 HandlerWrapper = Callable[[Handler], Handler]
+
+
+def field_latency(options: SimOptions) -> FieldLatency | None:
+    return FieldLatency(options.latency_seed) if options.latency_profile == "field" else None
 
 
 def make_source(options: SimOptions) -> EndpointSource:
@@ -87,7 +93,14 @@ class SimServer:
         if isinstance(self.source, SyntheticSource | CaptureSource):
             self.source.revert_delay = self._cloud_revert_delay
         self.control = Control(self.stats, self.auth, self.source, self.faults, self.set_fault)
-        self.gateway = Gateway(self.source, self.auth, self.stats, options.latency_ms / 1000)
+        self.gateway = Gateway(
+            self.source,
+            self.auth,
+            self.stats,
+            options.latency_ms / 1000,
+            field_latency(options),
+            options.latency_scale,
+        )
         handler = fault_layer(self.faults, self.stats, self.gateway.handle)
         self._gateway_handler = wrap(handler) if wrap else handler
         self._ssl = options.ssl_context or make_server_context()

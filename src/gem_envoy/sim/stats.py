@@ -13,7 +13,8 @@ The JSON document::
       "in_flight": 0,
       "connections_open": 1,
       "faults_applied": 0,
-      "paths": {"/production.json": {"requests": 4, "bytes": 5120}, ...},
+      "paths": {"/production.json": {"requests": 4, "bytes": 5120, "busy_s": 9.3}, ...},
+      "busy_s": 9.3,
       "streams_open": 0,
       "max_streams_open": 0
     }
@@ -30,6 +31,11 @@ The JSON document::
   as they are written: a ``/stream/meter`` stream adds its bytes while it lasts.
 - ``paths`` counts the same requests and bytes by path (the query left out), every method
   together: ``{"/stream/meter": {"requests": 1, "bytes": 48213}, ...}``.
+- ``busy_s`` is the gateway's busy time: the sum of the service times of its requests under
+  the field latency profile (`latency_profile`; 0 without it), per path in ``paths`` and in
+  total, in the profile's seconds (not scaled by ``latency_scale``). A ``/stream/meter``
+  stream counts only its opening: on the real box another process pushes it, and it does
+  not hold the gateway's one-request-at-a-time lock while it lasts.
 - ``streams_open`` is the number of ``/stream/meter`` streams being sent now (from their
   headers until the client hangs up or the stream breaks); ``max_streams_open`` the largest
   it has been, so that a test shows a client never holds two at once.
@@ -71,6 +77,7 @@ class SimStats:
         self.faults_applied = 0
         self.path_requests: Counter[str] = Counter()
         self.path_bytes: Counter[str] = Counter()
+        self.path_busy_s: dict[str, float] = {}
         self.streams_open = 0
         self.max_streams_open = 0
         self.cloud: str | None = None
@@ -90,6 +97,10 @@ class SimStats:
         self.bytes_sent += size
         self.path_bytes[path] += size
 
+    def busy(self, path: str, service_s: float) -> None:
+        """The gateway spent ``service_s`` (profile seconds) answering a request for ``path``."""
+        self.path_busy_s[path] = self.path_busy_s.get(path, 0.0) + service_s
+
     def stream_opened(self) -> None:
         self.streams_open += 1
         self.max_streams_open = max(self.max_streams_open, self.streams_open)
@@ -106,6 +117,7 @@ class SimStats:
         self.faults_applied = 0
         self.path_requests.clear()
         self.path_bytes.clear()
+        self.path_busy_s.clear()
         self.max_in_flight = self.in_flight
         self.max_streams_open = self.streams_open
 
@@ -123,9 +135,14 @@ class SimStats:
             "connections_open": self.connections_open,
             "faults_applied": self.faults_applied,
             "paths": {
-                path: {"requests": self.path_requests[path], "bytes": self.path_bytes[path]}
+                path: {
+                    "requests": self.path_requests[path],
+                    "bytes": self.path_bytes[path],
+                    "busy_s": round(self.path_busy_s.get(path, 0.0), 6),
+                }
                 for path in sorted(self.path_requests.keys() | self.path_bytes.keys())
             },
+            "busy_s": round(sum(self.path_busy_s.values()), 6),
             "streams_open": self.streams_open,
             "max_streams_open": self.max_streams_open,
         }
