@@ -47,3 +47,31 @@ def test_other_attributes_pass_untouched() -> None:
     attrs: Attributes = {"net_power_w": -300, "battery_state": "idle"}
     assert guard.apply(attrs) == attrs
     assert guard.apply({"net_power_w": -900})["net_power_w"] == -900
+
+
+CT_ENERGY = (
+    "grid_import_lifetime_wh",
+    "grid_export_lifetime_wh",
+    "battery_charged_lifetime_wh",
+    "battery_discharged_lifetime_wh",
+)
+
+
+def test_the_cts_energy_counters_are_held_through_a_reboot() -> None:
+    now = [NOON]
+    guard = guard_at(now)
+    before: Attributes = dict.fromkeys(CT_ENERGY, 2_000_000)
+    assert guard.apply(before) == before
+    now[0] += 60
+    assert guard.apply(dict.fromkeys(CT_ENERGY, 1_500_000)) == before  # rebooted lower
+    now[0] += 60
+    passed: Attributes = dict.fromkeys(CT_ENERGY, 2_000_050)
+    assert guard.apply(passed) == passed
+
+
+def test_impossible_ct_energy_is_refused_and_a_stored_one_seeds_the_guard() -> None:
+    guard = guard_at([NOON])
+    guard.seed({"grid_export_lifetime_wh": 700_000})
+    refused = guard.apply({"grid_import_lifetime_wh": -5, "battery_charged_lifetime_wh": 9e18})
+    assert refused == {}
+    assert guard.apply({"grid_export_lifetime_wh": 600_000}) == {"grid_export_lifetime_wh": 700_000}

@@ -12,6 +12,8 @@ from gem_envoy.envoy.models import (
     EnsembleDevice,
     EnsembleInventory,
     Inverter,
+    MeterConfig,
+    MeterReading,
     ProductionEntry,
     ProductionReport,
     SecCtrl,
@@ -241,6 +243,65 @@ def test_no_battery_attributes_without_encharge_or_active_acb() -> None:
 
 def test_absent_sources_give_absent_attributes_not_zero() -> None:
     assert attrs() == {}
+
+
+# -- the CTs' energy per direction (/ivp/meters + /ivp/meters/readings) -------------------
+
+PRODUCTION_EID, NET_EID, STORAGE_EID = 704643328, 704643584, 704643840
+
+
+def ct(eid: int, kind: str, state: str = "enabled") -> MeterConfig:
+    return MeterConfig(eid, state, kind, "split", 2)
+
+
+def counters(eid: int, delivered: float, received: float) -> MeterReading:
+    return MeterReading(eid, T0, 0.0, delivered, received, None, None, None)
+
+
+THREE_CTS = (
+    ct(PRODUCTION_EID, "production"),
+    ct(NET_EID, "net-consumption"),
+    ct(STORAGE_EID, "storage"),
+)
+READINGS = (
+    counters(PRODUCTION_EID, 3165834.272, 75.689),
+    counters(NET_EID, 4998251.825, 253960.783),
+    counters(STORAGE_EID, 2274358.602, 2971414.344),
+)
+
+
+def test_the_net_ct_delivers_import_and_receives_export() -> None:
+    a = attrs(meters=THREE_CTS[:2], meter_readings=READINGS[:2])
+    assert a == {"grid_import_lifetime_wh": 4998252, "grid_export_lifetime_wh": 253961}
+
+
+def test_the_storage_ct_receives_charge_and_delivers_discharge() -> None:
+    a = attrs(meters=THREE_CTS, meter_readings=READINGS)
+    assert a["battery_charged_lifetime_wh"] == 2971414
+    assert a["battery_discharged_lifetime_wh"] == 2274359
+    assert a["grid_import_lifetime_wh"] == 4998252
+
+
+def test_ct_energy_is_absent_without_an_enabled_net_or_storage_ct() -> None:
+    disabled = (ct(PRODUCTION_EID, "production"), ct(NET_EID, "net-consumption", "disabled"))
+    assert attrs(meters=disabled, meter_readings=READINGS) == {}
+    assert attrs(meters=THREE_CTS[:1], meter_readings=READINGS) == {}  # production CT only
+    assert attrs(meters=THREE_CTS, meter_readings=None) == {}  # readings not read
+    assert attrs(meters=None, meter_readings=READINGS) == {}  # CTs not known
+
+
+def test_ct_energy_joins_readings_to_cts_by_eid_not_by_position() -> None:
+    # 8.3.5169 sends a reading of an eid that /ivp/meters does not list, all zeros.
+    stray = counters(1023410688, 0.0, 0.0)
+    a = attrs(meters=THREE_CTS[:2], meter_readings=(stray, READINGS[1], READINGS[0]))
+    assert a == {"grid_import_lifetime_wh": 4998252, "grid_export_lifetime_wh": 253961}
+    assert attrs(meters=THREE_CTS[:2], meter_readings=(stray,)) == {}
+
+
+def test_a_zero_counter_of_an_enabled_ct_is_reported() -> None:
+    # A new install's export counter is a reading of zero, not a missing source.
+    a = attrs(meters=THREE_CTS[1:2], meter_readings=(counters(NET_EID, 12.4, 0.0),))
+    assert a == {"grid_import_lifetime_wh": 12, "grid_export_lifetime_wh": 0}
 
 
 # -- zones -------------------------------------------------------------------------------

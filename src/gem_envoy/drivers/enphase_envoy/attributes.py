@@ -46,6 +46,32 @@ RUNTIME = (
         energy="consumption",
     ),
     _reading("net_power_w", "int", "Net power; positive = export, negative = import.", "W"),
+    # The CTs' energy in each direction (/ivp/meters/readings): net CT, then storage CT.
+    *(
+        _reading(name, "int", description, "Wh", total=True, energy=role)
+        for name, description, role in (
+            (
+                "grid_import_lifetime_wh",
+                "Lifetime energy from the grid (net-consumption CT required).",
+                "grid_import",
+            ),
+            (
+                "grid_export_lifetime_wh",
+                "Lifetime energy to the grid (net-consumption CT required).",
+                "grid_export",
+            ),
+            (
+                "battery_charged_lifetime_wh",
+                "Lifetime energy into the battery (storage CT required).",
+                "storage_charge",
+            ),
+            (
+                "battery_discharged_lifetime_wh",
+                "Lifetime energy out of the battery (storage CT required).",
+                "storage_discharge",
+            ),
+        )
+    ),
     _reading("inverter_count", "int", "Active microinverters reporting."),
     AttributeSpec("last_report_time", "str", "ISO timestamp of the last EIM/inverter reading."),
     AttributeSpec(

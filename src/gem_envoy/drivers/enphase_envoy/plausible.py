@@ -26,7 +26,16 @@ POWER = (
     "net_power_w",
     "battery_now_w",
 )
-LIFETIME = ("production_lifetime_wh", "consumption_lifetime_wh")
+LIFETIME = (
+    "production_lifetime_wh",
+    "consumption_lifetime_wh",
+    # The CTs' energy per direction (derive.CT_ENERGY): counters like the others, bounded by
+    # the site (the grid and a battery are not limited by the inverters' size).
+    "grid_import_lifetime_wh",
+    "grid_export_lifetime_wh",
+    "battery_charged_lifetime_wh",
+    "battery_discharged_lifetime_wh",
+)
 TODAY = ("production_today_wh", "consumption_today_wh")
 
 
