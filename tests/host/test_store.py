@@ -255,9 +255,11 @@ async def test_prune_history_uses_the_retention_setting(store: Store, db_path: P
     device = await store.add_device("envoy", "d")
     await store.set_attributes("device", device.id, {"power": 1}, history=CHARTED)
     now = time.time()
-    assert await store.prune_history(now + 29 * DAY) == 0
-    assert await store.prune_history(now + 31 * DAY) == 1
+    await store.roll_up(now + 2 * 3600)  # points go only once rolled up
+    assert await store.prune_history(now + 9 * DAY) == 0
+    assert await store.prune_history(now + 11 * DAY) == 1
     await store.set_attributes("device", device.id, {"power": 2}, history=CHARTED)
+    await store.roll_up(now + 2 * 3600)
     await store.set_setting(HISTORY_RETENTION_KEY, "0.5")
     assert await store.prune_history(now + 0.25 * DAY) == 0
     assert await store.prune_history(now + 1 * DAY) == 1

@@ -8,6 +8,7 @@ from .models import (
     ConflictError,
     Device,
     NotFoundError,
+    Rollup,
     SchemaError,
     StoredApiKey,
     StoredSession,
@@ -15,11 +16,19 @@ from .models import (
     ValidationError,
     Zone,
 )
-from .store import DEFAULT_RETENTION_DAYS, HISTORY_RETENTION_KEY, Store
+from .store import (
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_ROLLUP_RETENTION_DAYS,
+    HISTORY_RETENTION_KEY,
+    ROLLUP_RETENTION_KEY,
+    Store,
+)
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",
+    "DEFAULT_ROLLUP_RETENTION_DAYS",
     "HISTORY_RETENTION_KEY",
+    "ROLLUP_RETENTION_KEY",
     "Attribute",
     "AttributeValue",
     "ConflictError",
@@ -27,6 +36,7 @@ __all__ = [
     "HashingBusy",
     "HistorySeries",
     "NotFoundError",
+    "Rollup",
     "SchemaError",
     "Store",
     "StoreError",

@@ -12,6 +12,7 @@ from ..secrets import KeyRing, SecretError, is_secure
 from .codec import decode, encode, history_point, seal, unseal
 from .devices import check_target
 from .models import Attribute, AttributeValue, NotFoundError
+from .rollups import delete_rollups
 
 _KEY = "target_type = ? AND target_id = ? AND name = ?"
 
@@ -90,6 +91,7 @@ def delete_attribute(conn: sqlite3.Connection, target: tuple[str, int], name: st
     if conn.execute(f"DELETE FROM attributes WHERE {_KEY}", (*target, name)).rowcount == 0:
         raise NotFoundError(f"{target[0]} {target[1]} has no attribute {name!r}")
     conn.execute(f"DELETE FROM attribute_history WHERE {_KEY}", (*target, name))
+    delete_rollups(conn, target, name)
 
 
 def get_attributes(
@@ -125,7 +127,3 @@ def history(
         (*target, name, since, until, until),
     )
     return [(ts, value) for ts, value in rows]
-
-
-def prune_history(conn: sqlite3.Connection, cutoff: float) -> int:
-    return conn.execute("DELETE FROM attribute_history WHERE ts < ?", (cutoff,)).rowcount

@@ -58,6 +58,22 @@ class StoredApiKey:
     created_at: float  # epoch seconds
 
 
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """One bucket of a series' rollups (see `folding`): its first second, how many raw points
+    it holds, their mean, minimum and maximum, and for a lifetime counter the energy it gained
+    in the bucket (`delta`, never negative; None for every other series). A counter's
+    mean/minimum/maximum are of the counter's readings: its maximum is its value at the
+    bucket's end, unless it was reset in the bucket."""
+
+    start: float  # epoch seconds, a multiple of the bucket's width
+    count: int
+    mean: float | None
+    minimum: float | None
+    maximum: float | None
+    delta: float | None
+
+
 class StoreError(Exception):
     """Anything the store refuses or fails to do; the message is meant for people."""
 

@@ -3,8 +3,8 @@ settings.
 
 `Store` is the async API. It checks every input first (so bad input changes nothing),
 then hands the work to the single writer queue or to the reader thread; the SQL itself
-lives in `devices`, `attributes`, `accounts`, `sessions` and `config`. Passwords are hashed
-on threads of their own (`hashing`), never on the database threads.
+lives in `devices`, `attributes`, `rollups`, `accounts`, `sessions` and `config`. Passwords
+are hashed on threads of their own (`hashing`), never on the database threads.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
-from . import accounts, api_keys, config, devices, history_bulk, schema, sessions
+from . import accounts, api_keys, config, devices, history_bulk, rollups, schema, sessions
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
@@ -30,6 +30,7 @@ from .models import (
     Attribute,
     AttributeValue,
     Device,
+    Rollup,
     StoredApiKey,
     StoredSession,
     StoreError,
@@ -57,7 +58,13 @@ from .writer import Writer
 log = logging.getLogger(__name__)
 
 HISTORY_RETENTION_KEY = "history_retention_days"
-DEFAULT_RETENTION_DAYS = 30
+DEFAULT_RETENTION_DAYS = 10
+ROLLUP_RETENTION_KEY = "rollup_5min_retention_days"  # hourly rollups are kept forever
+DEFAULT_ROLLUP_RETENTION_DAYS = 365
+_RETENTION = {
+    HISTORY_RETENTION_KEY: DEFAULT_RETENTION_DAYS,
+    ROLLUP_RETENTION_KEY: DEFAULT_ROLLUP_RETENTION_DAYS,
+}
 _DAY = 86400.0
 _ID = re.compile(r"[0-9]+")
 _RESERVED_SETTINGS = (config.KEY_CHECK,)
@@ -73,6 +80,7 @@ class Store:
         self._read_thread = reader
         self._writer = Writer(writer)
         self._hasher = Hasher()
+        self._counters: frozenset[str] = frozenset()
         self._closed = False
 
     @classmethod
@@ -378,20 +386,97 @@ class Store:
         return await self._read(partial(history_bulk.latest_history, target=target))
 
     async def prune_history(self, now: float | None = None) -> int:
-        """Delete history points older than the retention setting; returns how many."""
+        """Delete history points older than the retention setting, but none before it is
+        rolled up; returns how many. In jobs of a bounded size, so that polls never wait."""
         now = time.time() if now is None else _check_time("now", now)
-        days = await self._retention_days()
-        job = partial(attribute_sql.prune_history, cutoff=now - days * _DAY)
-        return await self._write(job)
+        days = await self.retention_days(HISTORY_RETENTION_KEY)
+        return await self._prune(partial(rollups.prune_raw, cutoff=now - days * _DAY))
 
-    async def _retention_days(self) -> float:
-        text = await self.get_setting(HISTORY_RETENTION_KEY, str(DEFAULT_RETENTION_DAYS))
+    async def prune_rollups(self, now: float | None = None) -> int:
+        """Delete 5-minute rollups older than their retention setting (but none before its
+        hour is folded); returns how many. Hourly rollups are kept forever."""
+        now = time.time() if now is None else _check_time("now", now)
+        days = await self.retention_days(ROLLUP_RETENTION_KEY)
+        return await self._prune(partial(rollups.prune_five_minutes, cutoff=now - days * _DAY))
+
+    async def _prune(self, job: Job[int]) -> int:
+        removed = 0
+        while (batch := await self._write(job)) > 0:
+            removed += batch
+            if batch < rollups.PRUNE_ROWS:
+                break
+        return removed
+
+    async def retention_days(self, key: str) -> float:
+        """The days of history (`HISTORY_RETENTION_KEY`) or of 5-minute rollups
+        (`ROLLUP_RETENTION_KEY`) kept, as set or by default."""
+        default = _RETENTION[key]
+        text = await self.get_setting(key, str(default))
         try:
-            return _parse_retention(text)
+            return _parse_retention(key, text)
         except ValidationError as exc:
             # set_setting refuses such values, so the row was edited by hand; keep running.
-            log.warning("%s; keeping %d days of history", exc, DEFAULT_RETENTION_DAYS)
-            return DEFAULT_RETENTION_DAYS
+            log.warning("%s; keeping %d days", exc, default)
+            return default
+
+    # Rollups (see `rollups` and `folding`)
+
+    def declare_counters(self, names: Collection[str]) -> None:
+        """The attribute names that are lifetime counters (their drivers declare them
+        `total`): their rollups add up energy per bucket. Before the first `roll_up`."""
+        self._counters = frozenset(names)
+
+    async def roll_up(self, now: float | None = None) -> int:
+        """One pass: fold every series' complete buckets that are not yet folded, one
+        bounded batch per writer job. Returns how many buckets were written."""
+        now = time.time() if now is None else _check_time("now", now)
+        until = rollups.complete_until(now)
+        written = 0
+        for series in await self._read(rollups.list_series):
+            job = partial(
+                rollups.fold_batch, series=series, counter=series[2] in self._counters, until=until
+            )
+            finished = False
+            while not finished:
+                count, finished = await self._write(job)
+                written += count
+        return written
+
+    async def rollups(
+        self,
+        target_type: str,
+        target_id: int,
+        name: str,
+        resolution_s: int,
+        since: float,
+        until: float | None = None,
+    ) -> list[Rollup]:
+        """The buckets of `resolution_s` (300 or 3600) seconds starting at since <= start <
+        until, oldest first. Buckets without points are absent."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(
+            rollups.read_rollups,
+            target=target,
+            name=check_attribute_name(name),
+            resolution=_check_resolution(resolution_s),
+            since=_check_time("since", since),
+            until=None if until is None else _check_time("until", until),
+        )
+        return await self._read(job)
+
+    async def rolled_up_until(
+        self, target_type: str, target_id: int, name: str, resolution_s: int
+    ) -> float | None:
+        """Where the series' buckets of `resolution_s` end: every bucket before is final,
+        the points from there on are raw only. None: nothing folded yet."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(
+            rollups.rolled_up_until,
+            target=target,
+            name=check_attribute_name(name),
+            resolution=_check_resolution(resolution_s),
+        )
+        return await self._read(job)
 
     # Users
 
@@ -530,8 +615,8 @@ class Store:
         if key in _RESERVED_SETTINGS:
             raise ValidationError(f"setting {key!r} is managed by the store")
         value = check_setting_value(key, value)
-        if key == HISTORY_RETENTION_KEY:
-            _parse_retention(value)
+        if key in _RETENTION:
+            _parse_retention(key, value)
         await self._write(partial(config.set_setting, key=key, value=value))
 
 
@@ -543,13 +628,18 @@ def _check_time(what: str, value: object) -> float:
     return float(value)
 
 
-def _parse_retention(text: str) -> float:
+def _check_resolution(value: object) -> int:
+    if isinstance(value, bool) or value not in rollups.RESOLUTIONS:
+        raise ValidationError(f"rollups are by 300 or 3600 seconds, not {value!r}")
+    assert isinstance(value, int)
+    return value
+
+
+def _parse_retention(key: str, text: str) -> float:
     try:
         days = float(text)
     except ValueError:
         days = math.nan
     if not (math.isfinite(days) and days > 0):
-        raise ValidationError(
-            f"{HISTORY_RETENTION_KEY} must be a positive number of days, not {text!r}"
-        )
+        raise ValidationError(f"{key} must be a positive number of days, not {text!r}")
     return days

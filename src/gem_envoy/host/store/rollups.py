@@ -1,0 +1,221 @@
+"""SQL for rollups: raw history folded into 5-minute and hourly buckets (the rules are in
+`folding`), read back, and pruned by age.
+
+A pass folds each series forward from where its progress row says it stopped, in batches of
+at most `BATCH_POINTS` raw points, each batch one writer job: its 5-minute buckets, the hourly
+buckets they complete, and both progress rows, in one transaction. A crash (even SIGKILL)
+therefore leaves a batch with its progress or neither, and the next pass goes on from the
+last batch committed; nothing is folded twice (and a bucket written again would replace
+itself, the key being the bucket's). Only complete buckets are folded: those whose end is
+`GRACE_S` in the past, so that a point stamped a little before it is written (a live feed's
+window mean) still finds its bucket open. A point written behind a series' progress (an
+import of older history) is not folded.
+
+Each function runs on a database thread inside the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from .devices import check_target
+from .folding import bucket_start, fold_points, merge
+from .models import Rollup
+
+FIVE_MINUTES = 300
+HOUR = 3600
+RESOLUTIONS = (FIVE_MINUTES, HOUR)
+GRACE_S = 300.0
+# Raw points per batch: a few milliseconds of the writer's time, so polls never wait long.
+BATCH_POINTS = 5000
+# Rows per pruning job, for the same reason.
+PRUNE_ROWS = 10000
+
+Series = tuple[str, int, str]  # target type, target id, attribute name
+
+_KEY = "target_type = ? AND target_id = ? AND name = ?"
+
+
+def complete_until(now: float) -> float:
+    """The end of the last 5-minute bucket that is complete at `now`."""
+    return bucket_start(now - GRACE_S, FIVE_MINUTES)
+
+
+def list_series(conn: sqlite3.Connection) -> list[Series]:
+    """Every series with raw points, one index seek each (not a scan of every point)."""
+    found: list[Series] = []
+    order = " ORDER BY target_type, target_id, name LIMIT 1"
+    row = conn.execute(
+        "SELECT target_type, target_id, name FROM attribute_history" + order
+    ).fetchone()
+    while row is not None:
+        found.append((row[0], row[1], row[2]))
+        row = conn.execute(
+            "SELECT target_type, target_id, name FROM attribute_history"
+            " WHERE (target_type, target_id, name) > (?, ?, ?)" + order,
+            row,
+        ).fetchone()
+    return found
+
+
+def fold_batch(
+    conn: sqlite3.Connection, series: Series, counter: bool, until: float
+) -> tuple[int, bool]:
+    """Fold the series' next batch of raw points before `until` (a 5-minute boundary).
+    Returns how many buckets were written and whether the series is now folded up to `until`."""
+    progress = _progress(conn, series, FIVE_MINUTES)
+    if progress is None:
+        first = conn.execute(
+            f"SELECT MIN(ts) FROM attribute_history WHERE {_KEY}", series
+        ).fetchone()[0]
+        if first is None:
+            return 0, True
+        done, previous = bucket_start(first, FIVE_MINUTES), None
+    else:
+        done, previous = progress
+    if done >= until:
+        return 0, True
+    points, reached = _next_points(conn, series, done, until)
+    buckets, previous = fold_points(points, FIVE_MINUTES, counter, previous)
+    _write(conn, series, FIVE_MINUTES, buckets)
+    _set_progress(conn, series, FIVE_MINUTES, reached, previous)
+    hourly = _fold_hours(conn, series, bucket_start(done, HOUR), bucket_start(reached, HOUR))
+    return len(buckets) + hourly, reached >= until
+
+
+def _next_points(
+    conn: sqlite3.Connection, series: Series, done: float, until: float
+) -> tuple[list[tuple[float, float]], float]:
+    """The points from `done` on, whole buckets of them, at most BATCH_POINTS unless one
+    bucket holds more; and where they end (the next batch's start)."""
+    rows = conn.execute(
+        f"SELECT ts, value FROM attribute_history WHERE {_KEY} AND ts >= ? AND ts < ?"
+        " ORDER BY ts LIMIT ?",
+        (*series, done, until, BATCH_POINTS + 1),
+    ).fetchall()
+    if len(rows) <= BATCH_POINTS:
+        return rows, until  # everything left: the gap after the last point is folded too
+    cut = bucket_start(rows[BATCH_POINTS][0], FIVE_MINUTES)
+    if cut > done:
+        return [row for row in rows if row[0] < cut], cut
+    # One bucket with more points than a batch (a feed writing many a second): take it whole.
+    cut = done + FIVE_MINUTES
+    whole = conn.execute(
+        f"SELECT ts, value FROM attribute_history WHERE {_KEY} AND ts >= ? AND ts < ? ORDER BY ts",
+        (*series, done, cut),
+    ).fetchall()
+    return whole, cut
+
+
+def _fold_hours(conn: sqlite3.Connection, series: Series, first: float, until: float) -> int:
+    """Fold the 5-minute buckets of the complete hours before `until` that are not yet."""
+    progress = _progress(conn, series, HOUR)
+    done = first if progress is None else progress[0]
+    if done >= until:
+        if progress is None:
+            _set_progress(conn, series, HOUR, done, None)
+        return 0
+    rows = conn.execute(
+        "SELECT start, count, mean, minimum, maximum, delta FROM rollups"
+        f" WHERE {_KEY} AND resolution = ? AND start >= ? AND start < ? ORDER BY start",
+        (*series, FIVE_MINUTES, done, until),
+    )
+    buckets = merge((Rollup(*row) for row in rows), HOUR)
+    _write(conn, series, HOUR, buckets)
+    _set_progress(conn, series, HOUR, until, None)
+    return len(buckets)
+
+
+def _progress(
+    conn: sqlite3.Connection, series: Series, resolution: int
+) -> tuple[float, float | None] | None:
+    row = conn.execute(
+        f"SELECT done_until, last_value FROM rollup_progress WHERE {_KEY} AND resolution = ?",
+        (*series, resolution),
+    ).fetchone()
+    return None if row is None else (row[0], row[1])
+
+
+def _set_progress(
+    conn: sqlite3.Connection,
+    series: Series,
+    resolution: int,
+    done: float,
+    last_value: float | None,
+) -> None:
+    conn.execute(
+        "INSERT OR REPLACE INTO rollup_progress"
+        " (target_type, target_id, name, resolution, done_until, last_value)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (*series, resolution, done, last_value),
+    )
+
+
+def _write(
+    conn: sqlite3.Connection, series: Series, resolution: int, buckets: list[Rollup]
+) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO rollups (target_type, target_id, name, resolution, start,"
+        " count, mean, minimum, maximum, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [
+            (*series, resolution, b.start, b.count, b.mean, b.minimum, b.maximum, b.delta)
+            for b in buckets
+        ],
+    )
+
+
+def read_rollups(
+    conn: sqlite3.Connection,
+    target: tuple[str, int],
+    name: str,
+    resolution: int,
+    since: float,
+    until: float | None,
+) -> list[Rollup]:
+    check_target(conn, *target)
+    rows = conn.execute(
+        "SELECT start, count, mean, minimum, maximum, delta FROM rollups"
+        f" WHERE {_KEY} AND resolution = ? AND start >= ? AND (? IS NULL OR start < ?)"
+        " ORDER BY start",
+        (*target, name, resolution, since, until, until),
+    )
+    return [Rollup(*row) for row in rows]
+
+
+def rolled_up_until(
+    conn: sqlite3.Connection, target: tuple[str, int], name: str, resolution: int
+) -> float | None:
+    """Where the series' buckets of `resolution` end (None: nothing folded yet)."""
+    check_target(conn, *target)
+    progress = _progress(conn, (*target, name), resolution)
+    return None if progress is None else progress[0]
+
+
+def delete_rollups(conn: sqlite3.Connection, target: tuple[str, int], name: str) -> None:
+    """Forget an attribute's rollups with its history (`delete_attribute`)."""
+    conn.execute(f"DELETE FROM rollups WHERE {_KEY}", (*target, name))
+    conn.execute(f"DELETE FROM rollup_progress WHERE {_KEY}", (*target, name))
+
+
+def prune_raw(conn: sqlite3.Connection, cutoff: float) -> int:
+    """Delete up to PRUNE_ROWS raw points older than `cutoff` whose hour is folded (hourly
+    progress is never ahead of 5-minute progress): no point goes before it is rolled up."""
+    return conn.execute(
+        "DELETE FROM attribute_history WHERE rowid IN (SELECT h.rowid FROM attribute_history h"
+        " JOIN rollup_progress p ON p.target_type = h.target_type"
+        " AND p.target_id = h.target_id AND p.name = h.name AND p.resolution = ?"
+        " WHERE h.ts < ? AND h.ts < p.done_until LIMIT ?)",
+        (HOUR, cutoff, PRUNE_ROWS),
+    ).rowcount
+
+
+def prune_five_minutes(conn: sqlite3.Connection, cutoff: float) -> int:
+    """Delete up to PRUNE_ROWS 5-minute buckets older than `cutoff` whose hour is folded."""
+    return conn.execute(
+        "DELETE FROM rollups WHERE (target_type, target_id, name, resolution, start) IN"
+        " (SELECT r.target_type, r.target_id, r.name, r.resolution, r.start FROM rollups r"
+        " JOIN rollup_progress p ON p.target_type = r.target_type"
+        " AND p.target_id = r.target_id AND p.name = r.name AND p.resolution = ?"
+        " WHERE r.resolution = ? AND r.start < ? AND r.start < p.done_until LIMIT ?)",
+        (HOUR, FIVE_MINUTES, cutoff, PRUNE_ROWS),
+    ).rowcount
