@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
-from gem_envoy.host.contract import DeviceConfig, DeviceError
+from gem_envoy.host.contract import AttributeSpec, DeviceConfig, DeviceError, DriverMetadata
 from gem_envoy.host.events import EventHub
-from gem_envoy.host.store import Store
-from gem_envoy.host.supervisor import Supervisor
+from gem_envoy.host.store import HistorySeries, Store
+from gem_envoy.host.supervisor import Supervisor, counter_names
 from tests.eventually import eventually
 from tests.fakes import DEFAULT_INTERVAL_S as INTERVAL_S
 from tests.fakes import FakeDriver, RecordingSink
@@ -81,3 +82,31 @@ def test_a_permanent_failure_is_retried_once_per_interval() -> None:
     driver = FakeDriver(DeviceConfig(99, "x", {"poll_interval_s": 30.0}), RecordingSink())
     refused = DeviceError("auth rejected (401)", permanent=True)
     assert {driver.retry_delay_s(n, refused) for n in (1, 2, 5)} == {30.0}
+
+
+class MeterDriver(FakeDriver):
+    """The fake driver with a charted lifetime counter and a counter that is not charted."""
+
+    @classmethod
+    def metadata(cls) -> DriverMetadata:
+        base = FakeDriver.metadata()
+        energy = AttributeSpec("energy_wh", "int", "energy", history=True, total=True)
+        uncharted = AttributeSpec("starts", "int", "starts", total=True)
+        return replace(base, runtime=(*base.runtime, energy, uncharted))
+
+
+async def test_the_store_learns_which_charted_names_are_counters(store: Store) -> None:
+    assert counter_names({"meter": MeterDriver, "fake": FakeDriver}) == {"energy_wh"}
+    Supervisor(store, {"meter": MeterDriver}, EventHub(), polling=False)
+    device = await store.add_device("meter", "meter")
+    points = [(3600.0 + 60 * i, 100.0 + i) for i in range(10)]
+    await store.add_history(
+        [
+            HistorySeries("device", device.id, "energy_wh", points),
+            HistorySeries("device", device.id, "polls", points),
+        ]
+    )
+    await store.roll_up(3 * 3600.0)
+    [energy] = await store.rollups("device", device.id, "energy_wh", 3600, 0)
+    [polls] = await store.rollups("device", device.id, "polls", 3600, 0)
+    assert (energy.delta, polls.delta) == (9.0, None)

@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import signal
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +29,7 @@ from gem_envoy.host.supervisor import Supervisor
 log = logging.getLogger(__name__)
 
 PRUNE_EVERY_S = 3600.0
+ROLLUP_EVERY_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -71,15 +74,34 @@ class Host:
         return ApiContext(self.store, self.supervisor, self.devices, self.events, __version__)
 
     async def prune_forever(self) -> None:
+        """Housekeeping: fold history into rollups every 5 minutes and, after the pass of
+        each hour, prune what retention lets go (raw points only once folded) and expired
+        sessions. A pass is bounded batches on the one writer queue: polls go between."""
+        last_prune = -math.inf
         while True:
             try:
-                removed = await self.store.prune_history()
-                if removed:
-                    log.info("history: pruned %d points past retention", removed)
-                await self.store.prune_sessions()
-            except Exception as exc:  # pruning is housekeeping; polling must go on
-                log.warning("pruning failed: %s", exc)
-            await asyncio.sleep(PRUNE_EVERY_S)
+                started = time.monotonic()
+                written = await self.store.roll_up()
+                if written:
+                    log.debug("rollups: %d buckets in %.1f s", written, time.monotonic() - started)
+            except Exception as exc:  # a failed pass resumes from its last batch next time
+                log.warning("rollups failed: %s", exc)
+            if time.monotonic() - last_prune >= PRUNE_EVERY_S:
+                last_prune = time.monotonic()
+                await self._prune()
+            await asyncio.sleep(ROLLUP_EVERY_S)
+
+    async def _prune(self) -> None:
+        try:
+            removed = await self.store.prune_history()
+            if removed:
+                log.info("history: pruned %d points past retention", removed)
+            removed = await self.store.prune_rollups()
+            if removed:
+                log.info("history: pruned %d 5-minute rollups past retention", removed)
+            await self.store.prune_sessions()
+        except Exception as exc:  # pruning is housekeeping; polling must go on
+            log.warning("pruning failed: %s", exc)
 
 
 class _EmbeddedServer(uvicorn.Server):

@@ -34,6 +34,17 @@ async def bump_generation(store: Store) -> None:
     await store.set_setting(CONFIG_GENERATION, str(int(current) + 1 if current.isdigit() else 1))
 
 
+def counter_names(drivers: DriverRegistry) -> frozenset[str]:
+    """The charted attributes that drivers declare lifetime counters (`total`): the store
+    folds their energy per rollup bucket rather than only their mean."""
+    return frozenset(
+        spec.name
+        for driver in drivers.values()
+        for spec in (*driver.metadata().runtime, *driver.metadata().zone)
+        if spec.history and spec.total
+    )
+
+
 class Supervisor:
     def __init__(
         self, store: Store, drivers: DriverRegistry, events: EventHub, *, polling: bool = True
@@ -42,6 +53,7 @@ class Supervisor:
         self.drivers = drivers
         self.events = events
         declare_secure(declared_secure_names(drivers))  # before any of their values is read
+        store.declare_counters(counter_names(drivers))  # before the first rollup pass
         # Without polling (the console), drivers only connect to answer commands.
         self.polling = polling
         self._runners: dict[int, DeviceRunner] = {}
