@@ -16,6 +16,7 @@ Each function runs on a database thread inside the caller's transaction.
 
 from __future__ import annotations
 
+import math
 import sqlite3
 
 from .devices import check_target
@@ -180,6 +181,41 @@ def read_rollups(
         (*target, name, resolution, since, until, until),
     )
     return [Rollup(*row) for row in rows]
+
+
+def rolled_up_history(
+    conn: sqlite3.Connection,
+    target: tuple[str, int],
+    name: str,
+    resolution: int,
+    since: float,
+    until: float | None,
+) -> list[tuple[float, float]]:
+    """A chart's points over since <= ts <= until: each bucket one point at its middle (its
+    mean; a counter's maximum, its reading at the bucket's end), then the raw points from
+    where the buckets end. Without buckets, the raw points alone."""
+    check_target(conn, *target)
+    progress = _progress(conn, (*target, name), resolution)
+    done = -math.inf if progress is None else progress[0]
+    half = resolution / 2
+    points: list[tuple[float, float]] = conn.execute(
+        "SELECT start + ?, CASE WHEN delta IS NULL THEN mean ELSE maximum END FROM rollups"
+        f" WHERE {_KEY} AND resolution = ? AND start >= ? AND start <= ? ORDER BY start",
+        (
+            half,
+            *target,
+            name,
+            resolution,
+            since - half,
+            math.inf if until is None else until - half,
+        ),
+    ).fetchall()
+    points += conn.execute(
+        f"SELECT ts, value FROM attribute_history WHERE {_KEY} AND ts >= ?"
+        " AND (? IS NULL OR ts <= ?) ORDER BY ts",
+        (*target, name, max(since, done), until, until),
+    ).fetchall()
+    return points
 
 
 def rolled_up_until(

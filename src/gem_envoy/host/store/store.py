@@ -464,6 +464,29 @@ class Store:
         )
         return await self._read(job)
 
+    async def rolled_up_history(
+        self,
+        target_type: str,
+        target_id: int,
+        name: str,
+        resolution_s: int,
+        since: float,
+        until: float | None = None,
+    ) -> list[tuple[float, float]]:
+        """A long chart's (timestamp, value) points, oldest first, in one read: a point per
+        bucket of `resolution_s` seconds (its middle; its mean, or a counter's maximum) up to
+        where the series is folded, then the raw points after; since <= timestamp <= until."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        job = partial(
+            rollups.rolled_up_history,
+            target=target,
+            name=check_attribute_name(name),
+            resolution=_check_resolution(resolution_s),
+            since=_check_time("since", since),
+            until=None if until is None else _check_time("until", until),
+        )
+        return await self._read(job)
+
     async def rolled_up_until(
         self, target_type: str, target_id: int, name: str, resolution_s: int
     ) -> float | None:
