@@ -132,6 +132,7 @@ class EnphaseEnvoyDriver(Driver):
             DriverPage("overview", "Overview", "overview.js"),
             DriverPage("inverters", "Inverters", "inverters.js"),
             DriverPage("charts", "Charts", "history.js"),
+            DriverPage("energy", "Energy", "energy.js"),
         )
         return DriverWeb(Path(__file__).parent / "web", pages)
 
