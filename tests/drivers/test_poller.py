@@ -51,7 +51,9 @@ async def test_battery_power_is_read_every_cycle_and_its_totals_once_a_minute() 
     assert transport.stats.check_jwt == 1  # one session for all of them
 
 
-async def test_without_a_production_ct_today_is_read_at_the_inverters_pace() -> None:
+async def test_without_a_production_ct_production_json_is_read_at_the_inverters_pace() -> None:
+    # Every production figure is a sum of the inverters' 5-minute reports: /api/v1/production
+    # (power now, today) every cycle, /production.json (count, lifetime) every 5 minutes.
     transport, clock = capture_transport(NO_CTS), Clock()
     poller = poller_for(transport, clock)
     await poller.connect()
@@ -60,8 +62,10 @@ async def test_without_a_production_ct_today_is_read_at_the_inverters_pace() -> 
         results.append(await poller.cycle())
         clock.now += 60
     assert all(r.device["production_today_wh"] == 10363 for r in results)
-    assert transport.requests["/production.json"] == 10
-    assert transport.requests["/api/v1/production"] == 2  # at 0 and at 5 minutes
+    assert transport.requests["/production.json"] == 2  # at 0 and at 5 minutes
+    # Every cycle but the one at 5 minutes, which reads /production.json instead.
+    assert transport.requests["/api/v1/production"] == 9
+    assert {r.device["inverter_count"] for r in results} == {results[0].device["inverter_count"]}
 
 
 async def test_the_inverter_list_is_read_every_five_minutes_and_only_for_zones() -> None:

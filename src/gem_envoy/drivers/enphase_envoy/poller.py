@@ -1,8 +1,10 @@
 """One gateway's poll cycle: which endpoints to read this time, and what they mean.
 
 The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
-`/production.json` every cycle; `/api/v1/production` only where no production CT gives the
-"today" counter, and then at the inverters' 5-minute reporting pace; battery power every
+`/production.json` every cycle where CTs or an AC battery measure (the source of their power
+and energy attributes), but where every production figure is a sum of the inverters'
+5-minute reports (no CT), `/api/v1/production` every cycle and `/production.json` at the
+inverters' pace, one request a cycle (see `_inverter_paced_readings`); battery power every
 cycle, its totals and its storage settings (the tariff) every minute, only where an Encharge
 exists; the inverter list no more
 often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
@@ -55,6 +57,9 @@ BATTERY_TOTALS_EVERY_S = 60.0
 # The energy counters while a live feed supplies the power: a minute's energy is what a
 # chart of the day resolves, and the CGI behind /production.json is the gateway's slowest.
 ENERGY_WHILE_LIVE_EVERY_S = 60.0
+# Firmware whose /api/v1/production stalls on a metered gateway without CTs (spec section 1):
+# its production is never paced by V1, /production.json stays every cycle.
+STALLED_V1_FIRMWARE = ("D8.2.4264",)
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,6 +128,7 @@ class GatewayPoller:
         # The attributes a live feed keeps current (see live_feed), set before each cycle.
         self.live: frozenset[str] = frozenset()
         self._details: bool | None = None  # per-phase lines wanted; None = not known yet
+        self._zones_wait = False  # the inverter list waits a cycle (see _inverter_paced_readings)
 
     @property
     def wants_zones(self) -> bool:
@@ -151,12 +157,10 @@ class GatewayPoller:
         now = self._clock()
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
-        production = await self._production(now)
-        readings = await self._battery_readings(
-            Readings(production=production, v1=await self._v1_if_needed(production, now))
-        )
+        readings = await self._battery_readings(await self._core_readings(now))
         zones = await self._zones_if_due(now)
-        device = device_attributes(readings) | self.storage.attributes() | self._serials()
+        device = self._power_between_reports(device_attributes(readings))
+        device = device | self.storage.attributes() | self._serials()
         device = {name: value for name, value in device.items() if name not in self.live}
         return CycleResult(device, zones, tuple(self._notes))
 
@@ -205,6 +209,64 @@ class GatewayPoller:
         if self.inverters is None or self.all_zones or not self.zone_addresses:
             return []
         return unknown_serials(self.inverters, self.zone_addresses)
+
+    async def _core_readings(self, now: float) -> Readings:
+        """`/production.json` and `/api/v1/production`, at the paces of the site's kind."""
+        self._zones_wait = False
+        if self._inverter_paced():
+            return await self._inverter_paced_readings(now)
+        production = await self._production(now)
+        return Readings(production=production, v1=await self._v1_if_needed(production, now))
+
+    def _inverter_paced(self) -> bool:
+        """Whether every production figure of the site is summed from its inverters' reports,
+        which each inverter sends every 5 minutes: no active CT and no AC battery in the last
+        `/production.json`, `/api/v1/production` readable and trusted on this firmware."""
+        info, report = self.info, self.production
+        return (
+            report is not None
+            and info is not None
+            and not self.metered
+            and not self.has_battery
+            and "v1" not in self._set_aside
+            and not info.firmware.startswith(STALLED_V1_FIRMWARE)
+        )
+
+    async def _inverter_paced_readings(self, now: float) -> Readings:
+        """One request a cycle on an inverter-paced site (the first cycle reads everything):
+        `/production.json` (inverter count, lifetime energy, the reports' time) at the
+        inverters' 5-minute pace, then the inverter list a cycle later when it is due too,
+        and in every other cycle `/api/v1/production` (power now and today's energy, the same
+        sums of the inverters' reports; at the inverters' pace too while a live feed has the
+        power). A value read in a cycle that reads something else is at most a cycle old."""
+        if self._due.due("production", self.schedule.inverters_every_s, now):
+            self._zones_wait = True
+            return Readings(production=await self._production(now), v1=self.v1)
+        zones_due = self.wants_zones and "inverters" not in self._set_aside
+        zones_due = zones_due and self._due.due("inverters", self.schedule.inverters_every_s, now)
+        live = "production_now_w" in self.live
+        v1_every_s = self.schedule.inverters_every_s if live else 0.0
+        if not zones_due and self._due.due("v1", v1_every_s, now):
+            fresh = await self._optional("v1", self.client.v1_production)
+            self.v1 = fresh  # None once set aside: its values are no longer current
+            if fresh is not None:
+                self._due.mark("v1", now)
+        return Readings(production=self.production, v1=self.v1)
+
+    def _power_between_reports(self, device: Attributes) -> Attributes:
+        """Between two `/production.json` reads of an inverter-paced site, power now comes
+        from the later `/api/v1/production` (`wattsNow`: the contract's V1 source, the same
+        sum of the inverters' last reports as INV `wNow`), and `last_report_time`, which only
+        INV carries, is left as the last report gave it."""
+        v1_at = self._due.last.get("v1")
+        report_at = self._due.last.get("production")
+        if self.v1 is None or v1_at is None or report_at is None or v1_at <= report_at:
+            return device
+        if not self._inverter_paced():
+            return device
+        now_w = device_attributes(Readings(v1=self.v1)).get("production_now_w")
+        paced = {k: v for k, v in device.items() if k != "last_report_time"}
+        return paced if now_w is None else paced | {"production_now_w": now_w}
 
     async def _v1_if_needed(self, report: ProductionReport, now: float) -> V1Production | None:
         """`/api/v1/production`, only where no production CT gives today's energy, and at
@@ -278,7 +340,7 @@ class GatewayPoller:
     async def _zones_if_due(self, now: float) -> dict[str, Attributes] | None:
         if not self.wants_zones:
             return None
-        if not self._due.due("inverters", self.schedule.inverters_every_s, now):
+        if self._zones_wait or not self._due.due("inverters", self.schedule.inverters_every_s, now):
             if not self._zones_changed or self.inverters is None:
                 return None
             self._zones_changed = False
