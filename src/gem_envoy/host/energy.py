@@ -212,7 +212,7 @@ class Totals:
 def _share(whole: float | None, away: float | None) -> float | None:
     if whole is None or away is None or whole <= 0:
         return None
-    # Clamped: a battery sold to the grid, or counters read a moment apart, can exceed.
+    # Clamped: stored energy sold to the grid, or counters read a moment apart, can exceed.
     return max(0.0, min(100.0, 100.0 * (whole - away) / whole))
 
 

@@ -129,6 +129,7 @@ async def test_a_driver_answers_its_metadata_commands_and_pages(
                 "history": False,
                 "minimum": None,
                 "secure": False,
+                "energy": None,
             },
             {
                 "name": "api_password",
@@ -138,6 +139,7 @@ async def test_a_driver_answers_its_metadata_commands_and_pages(
                 "history": False,
                 "minimum": None,
                 "secure": True,
+                "energy": None,
             },
         ],
         "optional": [
@@ -149,6 +151,7 @@ async def test_a_driver_answers_its_metadata_commands_and_pages(
                 "history": False,
                 "minimum": 5000,
                 "secure": False,
+                "energy": None,
             }
         ],
         "runtime": [
@@ -160,6 +163,7 @@ async def test_a_driver_answers_its_metadata_commands_and_pages(
                 "history": True,
                 "minimum": None,
                 "secure": False,
+                "energy": None,
             }
         ],
         "zone": [
@@ -171,6 +175,7 @@ async def test_a_driver_answers_its_metadata_commands_and_pages(
                 "history": True,
                 "minimum": None,
                 "secure": False,
+                "energy": None,
             }
         ],
         "sample_config": {"host": "10.0.0.9", "api_password": "********"},
