@@ -3,7 +3,10 @@
 - `python -m bench`: everything, as `make bench` does;
 - `python -m bench --quick --out X.json --doc X.md`: a tiny version (the smoke test);
 - `python -m bench --sections percycle --sides ours,pyenphase`: one section;
-- `python -m bench --sections startup`: the command line's start-up alone.
+- `python -m bench --sections startup`: the command line's start-up alone;
+- `python -m bench --sections live`: live telemetry alone (issue 13), about 11 minutes.
+
+A run of some sections keeps the other sections' results in `--out` (see `results.merge`).
 """
 
 from __future__ import annotations
@@ -11,27 +14,33 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import derive, fleet, machine, percycle, report, results, startup
+from bench import busy, derive, fleet, live, machine, percycle, report, results, startup
 from bench.protocol import ROOT
 
-SECTIONS = ("percycle", "fleet", "derive", "startup")
-FULL = {
+SECTIONS = ("percycle", "busy", "fleet", "derive", "startup", "live")
+FULL: dict[str, Any] = {
     # 120 cycles at 5 s = 10 minutes of schedule: the 5-minute inverter list exactly twice.
     "percycle": percycle.CycleSettings(warmup=5, cycles=120, repeats=3),
     "fleet": fleet.FleetSettings(sizes=(100, 500, 1000, 2000), startup_s=10.0, window_s=60.0),
     "derive": {"cycles": 2000, "repeats": 3},
     "startup": {"repeats": 3},
+    # 120 s windows: two of pyenphase's 60 s cycles in each; 3 runs, then 100 devices live.
+    "live": live.LiveSettings(),
+    # An hour of each side's schedule under the field latency profile, 3 seeds (issue 17).
+    "busy": busy.BusySettings(),
 }
-QUICK = {
+QUICK: dict[str, Any] = {
     "percycle": percycle.CycleSettings(warmup=1, cycles=3, repeats=1),
     "fleet": fleet.FleetSettings(sizes=(5,), startup_s=2.0, window_s=8.0, settle_intervals=0),
     "derive": {"cycles": 50, "repeats": 1},
     "startup": {"repeats": 1},
+    "live": live.QUICK,
+    "busy": busy.QUICK,
 }
 
 
@@ -62,6 +71,8 @@ def settings(args: argparse.Namespace) -> dict[str, Any]:
     chosen["percycle"] = percycle.CycleSettings(
         cycle.warmup, cycle.cycles, cycle.repeats, cycle.interval_s, sides, args.profile_dir
     )
+    chosen["live"] = replace(chosen["live"], pyenphase="pyenphase" in sides)
+    chosen["busy"] = replace(chosen["busy"], pyenphase="pyenphase" in sides)
     if args.fleet_sizes:
         f = chosen["fleet"]
         sizes = tuple(int(n) for n in args.fleet_sizes.split(","))
@@ -85,10 +96,15 @@ def main(argv: list[str] | None = None) -> int:
     fleet_results: dict[str, Any] = {}
     derive_results: dict[str, Any] = {}
     startup_results: dict[str, Any] = {}
+    live_results: dict[str, Any] = {}
+    busy_results: dict[str, Any] = {}
     about = machine.describe()
     if "percycle" in sections:
         log("per poll cycle: gem-envoy vs pyenphase")
         percycle_results = percycle.run(chosen["percycle"], log)
+    if "busy" in sections:
+        log("gateway busy time per hour (field latency profile)")
+        busy_results = busy.run(chosen["busy"], log)
     if "fleet" in sections:
         log("fleet: one host, many gateways")
         fleet_results = fleet.run(chosen["fleet"], log)
@@ -101,6 +117,20 @@ def main(argv: list[str] | None = None) -> int:
         startup_results = startup.run(**chosen["startup"])
         log(f"  gem-envoy --help: {startup_results['help_s']:.3f} s, "
             f"device list: {startup_results['device_list_s']:.3f} s (median)")  # fmt: skip
+    if "live" in sections:
+        log("live telemetry: stream, livedata, poll at 5 s, pyenphase at 60 s")
+        live_about = machine.describe()
+        live_began = time.monotonic()
+        live_results = live.run(chosen["live"], log)
+        live_about["load_average_at_end"] = machine.load_average()
+        live_results = {
+            **live_results,
+            "generated_at": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            "wall_s": time.monotonic() - live_began,
+            "quick": args.quick,
+            "machine": live_about,
+            "settings": asdict(chosen["live"]),
+        }
     about["load_average_at_end"] = machine.load_average()
     doc = results.headline(percycle_results, fleet_results, derive_results)
     doc |= {
@@ -113,15 +143,20 @@ def main(argv: list[str] | None = None) -> int:
             "fleet": asdict(chosen["fleet"]),
             "derive": chosen["derive"],
             "startup": chosen["startup"],
+            "busy": asdict(chosen["busy"]),
         },
         "percycle": percycle_results,
         "fleet_details": fleet_results,
         "derive": derive_results,
         "startup": startup_results,
+        "live": live_results,
     }
+    if busy_results:
+        doc |= {"gateway_busy_s_per_hour": busy.headline(busy_results), "busy": busy_results}
+    doc = results.merge(results.read(args.out), doc, sections)
     results.write(args.out, doc)
     report.write(args.doc, results.clean(doc))
-    log(f"wrote {args.out} and {args.doc} in {doc['bench_wall_s']:.0f} s")
+    log(f"wrote {args.out} and {args.doc} in {time.monotonic() - began:.0f} s")
     return 0
 
 

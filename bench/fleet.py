@@ -28,6 +28,10 @@ class FleetSettings:
     zones: bool = True
     settle_intervals: float = 2.0
     """Start-up lasts at least this many polling intervals after the last device started."""
+    live: bool = False
+    """Devices follow the live feed (the live section's fleet); the polling fleet does not."""
+    role: str = "installer"
+    """The gateways' tokens: `installer` (the meter stream when live) or `owner` (livedata)."""
 
 
 def run_size(count: int, s: FleetSettings, log: Any) -> dict[str, Any]:
@@ -39,12 +43,11 @@ def run_size(count: int, s: FleetSettings, log: Any) -> dict[str, Any]:
             first = 0
             for i, path in enumerate(files):
                 share = count // processes + (1 if i < count % processes else 0)
-                sims.append(
-                    Child(
-                        "bench.fleet_sims",
-                        ["--count", str(share), "--first", str(first), "--out", str(path)],
-                    )
-                )
+                sim_args = [
+                    "--count", str(share), "--first", str(first),
+                    "--out", str(path), "--role", s.role,
+                ]  # fmt: skip
+                sims.append(Child("bench.fleet_sims", sim_args))
                 first += share
             ready = [sim.expect("ready", 300) for sim in sims]
             sim_cpu0 = [_sim_stats(sim)["cpu_s"] for sim in sims]
@@ -55,6 +58,8 @@ def run_size(count: int, s: FleetSettings, log: Any) -> dict[str, Any]:
             ]  # fmt: skip
             if not s.zones:
                 host_args.append("--no-zones")
+            if s.live:
+                host_args.append("--live")
             host = Child("bench.fleet_host", host_args)
             try:
                 timeout = s.startup_s + s.window_s + 300
@@ -106,6 +111,10 @@ def _sim_summary(
         "max_check_jwt_per_gateway": max(s["max_check_jwt_per_gateway"] for s in stats),
         "gateways_never_polled": sum(s["gateways_never_polled"] for s in stats),
         "loop_late_p99_ms": max(s["loop_late_p99_ms"] for s in stats),
+        "max_streams_open_per_gateway": max(
+            s.get("max_streams_open_per_gateway", 0) for s in stats
+        ),
+        "bytes_sent": sum(s.get("bytes_sent", 0) for s in stats),
     }
 
 

@@ -58,7 +58,7 @@ async def start_all(count: int, first: int) -> list[SimServer]:
     return servers
 
 
-def describe(servers: list[SimServer]) -> list[dict[str, Any]]:
+def describe(servers: list[SimServer], role: str = "installer") -> list[dict[str, Any]]:
     gateways = []
     for server in servers:
         plant = server.plant
@@ -67,7 +67,7 @@ def describe(servers: list[SimServer]) -> list[dict[str, Any]]:
             {
                 "port": server.port,
                 "serial": server.serial,
-                "token": server.mint_token("installer", TOKEN_LIFETIME_S),
+                "token": server.mint_token(role, TOKEN_LIFETIME_S),
                 "inverters": [inv.serial for inv in plant.inverters],
             }
         )
@@ -91,6 +91,7 @@ def aggregate(servers: list[SimServer], probe: LoopProbe) -> dict[str, Any]:
         "max_tls_handshakes_per_gateway": max(handshakes, default=0),
         "max_check_jwt_per_gateway": max(check_jwt, default=0),
         "gateways_never_polled": sum(1 for s in servers if not s.stats.requests),
+        "max_streams_open_per_gateway": max((s.stats.max_streams_open for s in servers), default=0),
         "cpu_s": usage.ru_utime + usage.ru_stime,
         "loop_late_p99_ms": percentile(probe.late_ms(0.0, time.monotonic() + 1), 99),
     }
@@ -104,7 +105,7 @@ async def main(args: argparse.Namespace) -> None:
     try:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
-            json.dump(describe(servers), file)
+            json.dump(describe(servers, args.role), file)
         emit("ready", gateways=len(servers), start_s=time.monotonic() - began)
         while True:
             command = await wait_command(timeout_s=args.max_life_s)
@@ -123,6 +124,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--count", type=int, required=True)
     parser.add_argument("--first", type=int, default=0)
     parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--role", default="installer", help="the tokens' role (or owner)")
     parser.add_argument("--max-life-s", type=float, default=900.0, help="exit if not told")
     return parser.parse_args()
 

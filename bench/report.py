@@ -9,6 +9,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from bench.report_busy import busy_lines
+from bench.report_live import live_lines
 from bench.shapes import SHAPES
 from bench.targets import evaluate
 
@@ -185,7 +187,9 @@ def tables(doc: dict[str, Any]) -> str:
         *fleet_lines(doc),
         *derive_lines(doc),
         *startup_lines(doc),
+        *busy_lines(doc),
         *target_lines(doc),
+        *live_lines(doc),
     ]
     return "\n".join(lines).rstrip() + "\n"
 

@@ -1,7 +1,11 @@
 """The benchmark's results as one JSON object (`bench/results/latest.json`).
 
 The keys the issue names come first, each a number; the details behind them follow
-(`percycle`, `fleet_details`, `derive`, `machine`, `settings`).
+(`percycle`, `fleet_details`, `derive`, `machine`, `settings`). `live` (issue 13) carries its
+own time, machine and settings, as it is often run alone.
+
+A run of some sections replaces those sections' keys and keeps the others' from the file
+(`merge`): `python -m bench --sections live` does not erase the last full run.
 """
 
 from __future__ import annotations
@@ -14,6 +18,26 @@ from typing import Any
 from bench.shapes import SHAPE_NAMES
 
 FLEET_HEADLINE = ("cpu_percent", "rss_kb_per_device", "p99_lag_ms")
+# The top-level keys each section owns.
+SECTION_KEYS = {
+    "percycle": (
+        "requests_per_cycle",
+        "cpu_ms_per_cycle",
+        "bytes_per_cycle",
+        "tls_handshakes_per_100_cycles",
+        "check_jwt_per_100_cycles",
+        "tls_handshakes_per_run",
+        "check_jwt_per_run",
+        "percycle",
+    ),
+    "fleet": ("fleet", "fleet_details"),
+    "derive": ("derive_cycles_per_second", "derive"),
+    "startup": ("startup",),
+    "live": ("live",),
+    "busy": ("gateway_busy_s_per_hour", "busy"),
+}
+# What describes the run of the sections other than `live` (which has its own).
+RUN_KEYS = ("generated_at", "bench_wall_s", "quick", "machine")
 
 
 def headline(
@@ -58,6 +82,35 @@ def _fleet_headline(run: dict[str, Any]) -> dict[str, Any]:
         "tls_handshakes_per_gateway": sims["tls_handshakes_per_gateway"],
         "check_jwt_per_gateway": sims["check_jwt_per_gateway"],
     }
+
+
+def read(path: Path) -> dict[str, Any]:
+    """The results written before ({} when there are none, or they do not parse)."""
+    try:
+        previous = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return previous if isinstance(previous, dict) else {}
+
+
+def merge(previous: dict[str, Any], fresh: dict[str, Any], sections: list[str]) -> dict[str, Any]:
+    """`previous` with the keys of the `sections` just run taken from `fresh` (a section's
+    key absent from `fresh` is dropped: it was not measured this time)."""
+    if not previous:
+        return fresh
+    out = dict(previous)
+    for section in sections:
+        for key in SECTION_KEYS[section]:
+            if key in fresh:
+                out[key] = fresh[key]
+            else:
+                out.pop(key, None)
+    settings = dict(previous.get("settings", {}))
+    settings.update({k: v for k, v in fresh.get("settings", {}).items() if k in sections})
+    out["settings"] = settings
+    others_ran = bool(set(sections) - {"live"})
+    out.update({k: fresh[k] for k in RUN_KEYS if k in fresh and (others_ran or k not in out)})
+    return out
 
 
 def clean(value: Any) -> Any:

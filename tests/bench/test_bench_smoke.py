@@ -43,7 +43,10 @@ def number(value: object) -> float:
 
 @pytest.mark.timeout(150)
 def test_every_section_runs_and_writes_json_and_tables(tmp_path: Path) -> None:
-    data, doc = run_bench(tmp_path, "--sides", "ours")
+    # The live section has a test of its own (below): it runs its sides concurrently.
+    data, doc = run_bench(
+        tmp_path, "--sides", "ours", "--sections", "percycle,fleet,derive,startup"
+    )
 
     for shape in SHAPES:
         # A cycle reads /production.json at least; never more than a handful of endpoints.
@@ -92,3 +95,36 @@ def test_pyenphase_side(tmp_path: Path) -> None:
         assert number(theirs["check_jwt_per_run"]) == 1
         assert number(theirs["sample"]["production_now_w"]) > 0
     assert "requests per cycle <= 1/2 pyenphase" in doc
+
+
+@pytest.mark.timeout(150)
+def test_live_section(tmp_path: Path) -> None:
+    """Every side at once on its own simulated gateway (pyenphase too when installed), the
+    host's history, and a tiny live fleet; written beside earlier results, not over them."""
+    out = tmp_path / "latest.json"
+    out.write_text(json.dumps({"derive_cycles_per_second": 123.0, "settings": {}}))
+    data, doc = run_bench(tmp_path, "--sections", "live")
+    assert data["derive_cycles_per_second"] == 123.0  # the other sections' results are kept
+
+    live = data["live"]
+    sides = ["stream", "livedata", "poll_5s"] + (["pyenphase_60s"] if HAS_PYENPHASE else [])
+    assert sorted(live["freshness_s"]) == sorted(sides)
+    for side in sides:
+        fresh = live["freshness_s"][side]
+        assert 0 <= number(fresh["p50"]) <= number(fresh["p99"]) < 30
+        load = live["gateway_per_hour"][side]
+        assert number(load["bytes"]) > 0 and number(load["weighted"]) >= number(load["requests"])
+    # Each live device followed the source its token allows, the whole window.
+    run = live["runs"][0]
+    assert run["sources_at_end"] == {"stream": "stream", "livedata": "livedata", "poll_5s": "poll"}
+    stream = run["gateway_per_hour"]["stream"]
+    assert stream["streams_open_at_end"] == 1 and stream["max_streams_open"] == 1
+    assert number(live["freshness_s"]["stream"]["p99"]) < number(
+        live["freshness_s"]["poll_5s"]["p99"]
+    )
+    assert number(live["history_rows_per_hour"]["live"]) > 0
+    assert number(live["history_rows_per_hour"]["poll"]) > 0
+    fleet = live["fleet_100"]
+    assert 0 < number(fleet["cpu_percent"]) < 400 and number(fleet["rss_kb_per_device"]) > 0
+    assert fleet["stream"]["live_sources"] == {"stream": fleet["stream"]["devices"]}
+    assert "### Live telemetry" in doc and "p99 age of production_now_w" in doc

@@ -1,0 +1,243 @@
+"""Section 5: live telemetry (issue 13), every side at once in one window.
+
+Sides, each on a simulated gateway of its own (`live_sims`: CTs, 12 microinverters, split
+phase, the freshness probe `clock_power` on):
+
+- `stream`: ours, installer token (the meter stream), `polling_interval` 5000;
+- `livedata`: ours, owner token (`/ivp/livedata/status` every `live_interval`, 2000 ms);
+- `poll_5s`: ours, `live: false`, `polling_interval` 5000;
+- `pyenphase_60s`: pyenphase's `update()` every 60 s (`live_pyenphase`).
+
+Ours run as three devices of one host process (`live_host`). Each run: start everything,
+wait until every device shows production from its expected source, then start the window
+half a pyenphase interval after one of its updates (so the window, a whole number of its
+intervals, holds exactly that many updates), zero the simulators' counters, and at the end
+read them, stop the host and pyenphase, and read the host's history. Repeated, the median
+reported beside every run. Then `live_fleet`: 100 devices live from one host.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bench import freshness, gateway_load, live_fleet, machine
+from bench.protocol import Child
+from bench.stats import median
+
+OURS = {"stream": "stream", "livedata": "livedata", "poll_5s": "poll"}
+ROLES = {"stream": "installer", "livedata": "owner", "poll_5s": "installer"}
+PYENPHASE = "pyenphase_60s"
+HOUR_S = 3600.0
+
+
+@dataclass(frozen=True, slots=True)
+class LiveSettings:
+    repeats: int = 3
+    window_s: float = 120.0
+    """A whole number of pyenphase intervals."""
+    pyenphase_interval_s: float = 60.0
+    settle_s: float = 5.0
+    """At least this long between every device showing its source and the window."""
+    sample_every_s: float = 0.1
+    fleet_size: int = 100
+    fleet_startup_s: float = 10.0
+    fleet_window_s: float = 60.0
+    fleet_livedata: bool = True
+    pyenphase: bool = True
+
+
+# A few seconds of the same section: the smoke test's.
+QUICK = LiveSettings(
+    repeats=1,
+    window_s=4.0,
+    pyenphase_interval_s=2.0,
+    settle_s=1.0,
+    fleet_size=2,
+    fleet_startup_s=1.5,
+    fleet_window_s=3.0,
+    fleet_livedata=False,
+)
+
+
+def _window_start(anchor: float, interval_s: float, earliest: float) -> float:
+    """The first time >= earliest that lies half an interval after an update."""
+    start = anchor + interval_s / 2
+    while start < earliest:
+        start += interval_s
+    return start
+
+
+def _sleep_until(wall: float) -> None:
+    time.sleep(max(0.0, wall - time.time()))
+
+
+def run_once(s: LiveSettings, log: Any) -> dict[str, Any]:
+    # Each run's children import the code afresh: others may change the tree in between.
+    code = machine.code_state()
+    sides = {**ROLES, **({PYENPHASE: "installer"} if s.pyenphase else {})}
+    with tempfile.TemporaryDirectory(prefix="gem-bench-live-") as tmp:
+        gateways_file = Path(tmp) / "gateways.json"
+        sims = Child(
+            "bench.live_sims",
+            ["--sides", ",".join(f"{k}:{v}" for k, v in sides.items()),
+             "--out", str(gateways_file)],
+        )  # fmt: skip
+        children: list[Child] = [sims]
+        try:
+            sims.expect("ready", 60)
+            gateways = json.loads(gateways_file.read_text())
+            host = Child(
+                "bench.live_host",
+                ["--gateways", str(gateways_file), "--expect", json.dumps(OURS)],
+            )
+            children.append(host)
+            theirs = _start_pyenphase(gateways, Path(tmp), s) if s.pyenphase else None
+            if theirs is not None:
+                children.append(theirs)
+            ready = host.expect("ready", 120)
+            anchor = theirs.expect("ready", 120)["first_update_at"] if theirs else time.time()
+            w0 = _window_start(anchor, s.pyenphase_interval_s, time.time() + s.settle_s)
+            _sleep_until(w0)
+            sims.send("reset")
+            w0 = sims.expect("reset", 30)["at"]
+            _sleep_until(w0 + s.window_s)
+            sims.send("stats")
+            counters = sims.expect("stats", 30)
+            w1 = counters["at"]
+            host.send(json.dumps({"w0": w0, "w1": w1}))
+            ours = host.expect("result", 60)
+            host_log = host.stderr_tail(20_000)
+            host.finish()
+            production = dict(ours["production"])
+            if theirs is not None:
+                theirs.send("stop")
+                production[PYENPHASE] = theirs.expect("result", 60)["production"]
+                theirs.finish()
+            sims.send("quit")
+            sims.finish()
+        except BaseException:
+            for child in children:
+                child.kill()
+            raise
+    result = _figures(production, counters["sides"], ours, w0, w1, s)
+    result["ready"] = ready
+    result["code"] = code
+    result["host_warnings"] = [line for line in host_log.splitlines() if "WARNING" in line][-20:]
+    return result
+
+
+def _start_pyenphase(gateways: dict[str, Any], tmp: Path, s: LiveSettings) -> Child:
+    token_file = tmp / "pyenphase.jwt"
+    fd = os.open(token_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as file:
+        file.write(gateways[PYENPHASE]["token"])
+    return Child(
+        "bench.live_pyenphase",
+        ["--port", str(gateways[PYENPHASE]["port"]), "--token-file", str(token_file),
+         "--interval-s", str(s.pyenphase_interval_s)],
+    )  # fmt: skip
+
+
+def _figures(
+    production: dict[str, list[list[float]]],
+    counters: dict[str, Any],
+    ours: dict[str, Any],
+    w0: float,
+    w1: float,
+    s: LiveSettings,
+) -> dict[str, Any]:
+    window_s = w1 - w0
+    arrivals = {side: [(t, w) for t, w in rows] for side, rows in production.items()}
+    history = ours["history"]
+    return {
+        "window_s": window_s,
+        "freshness_s": {
+            side: freshness.summary(rows, w0, w1, s.sample_every_s)
+            for side, rows in arrivals.items()
+        },
+        "gateway_per_hour": {
+            side: gateway_load.per_hour(stats, window_s) for side, stats in counters.items()
+        },
+        "history_rows_per_hour": {
+            "live": history["stream"]["rows"] * HOUR_S / window_s,
+            "poll": history["poll_5s"]["rows"] * HOUR_S / window_s,
+            "livedata": history["livedata"]["rows"] * HOUR_S / window_s,
+        },
+        "history_by_name": {side: history[side]["by_name"] for side in ("stream", "poll_5s")},
+        "source_changes_in_window": {
+            side: [(round(t - w0, 2), src) for t, src in changes if w0 <= t < w1]
+            for side, changes in ours["sources"].items()
+        },
+        "sources_at_end": {
+            side: (changes[-1][1] if changes else None) for side, changes in ours["sources"].items()
+        },
+    }
+
+
+def _median_of(runs: list[dict[str, Any]], *path: str) -> dict[str, Any]:
+    values = []
+    for run in runs:
+        value: Any = run
+        for key in path:
+            value = value[key]
+        values.append(value)
+    return {"median": median(values), "runs": values}
+
+
+def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    sides = list(runs[0]["freshness_s"])
+    out: dict[str, Any] = {
+        "freshness_s": {
+            side: {q: _median_of(runs, "freshness_s", side, q) for q in ("p50", "p99")}
+            for side in sides
+        },
+        "gateway_per_hour": {
+            side: {
+                k: _median_of(runs, "gateway_per_hour", side, k)
+                for k in ("requests", "bytes", "weighted")
+            }
+            for side in runs[0]["gateway_per_hour"]
+        },
+        "history_rows_per_hour": {
+            k: _median_of(runs, "history_rows_per_hour", k) for k in ("live", "poll", "livedata")
+        },
+    }
+    return out
+
+
+def run(s: LiveSettings, log: Any = print) -> dict[str, Any]:
+    runs = []
+    for repeat in range(s.repeats):
+        result = run_once(s, log)
+        runs.append(result)
+        fresh = result["freshness_s"]
+        load = result["gateway_per_hour"]
+        log(
+            f"  live run {repeat + 1}: p99 age "
+            + ", ".join(f"{side} {f['p99']:.2f} s" for side, f in fresh.items())
+            + "; weighted/h "
+            + ", ".join(f"{side} {g['weighted']:.0f}" for side, g in load.items())
+        )
+    summary = summarise(runs)
+    doc: dict[str, Any] = {
+        "freshness_s": _flat(summary["freshness_s"]),
+        "gateway_per_hour": _flat(summary["gateway_per_hour"]),
+        "history_rows_per_hour": _flat(summary["history_rows_per_hour"]),
+        "medians_and_runs": summary,
+        "runs": runs,
+    }
+    doc["fleet_100"] = live_fleet.run(s, log)
+    return doc
+
+
+def _flat(tree: dict[str, Any]) -> dict[str, Any]:
+    """{"median": m, "runs": [...]} leaves become m: the headline keys."""
+    if "median" in tree and "runs" in tree:
+        return tree["median"]  # type: ignore[no-any-return]
+    return {k: _flat(v) for k, v in tree.items()}
