@@ -59,9 +59,11 @@ async def slot_energy(
         folded = await reader.rolled_up_until("device", device_id, name, resolution_s)
         if folded is not None:
             rows = await reader.rollups("device", device_id, name, resolution_s, since, until)
-            for row in rows:
-                if row.delta is not None and since <= row.start < min(until, folded):
-                    slots[row.start] = slots.get(row.start, 0.0) + max(0.0, row.delta)
+            end = min(until, folded)
+            for row in rows:  # one row per slot: a year of hours is 8760 of them
+                delta = row.delta
+                if delta is not None and since <= row.start < end:
+                    slots[row.start] = delta if delta > 0 else 0.0
             raw_from = max(since, folded)
     if raw_from < until:
         raw = await _from_history(store, device_id, name, resolution_s, raw_from, until)
