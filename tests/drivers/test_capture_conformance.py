@@ -22,7 +22,13 @@ from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import UnsupportedFirmware
 from gem_envoy.sim.capture_transport import CaptureTransport
-from tests.captures import capture_folders, capture_transport, firmware_major, real_body
+from tests.captures import (
+    capture_folders,
+    capture_transport,
+    firmware_major,
+    real_body,
+    require_captures,
+)
 from tests.simulator import gem_envoy, poll_json, simulator
 
 TOKEN_FOLDERS = [f for f in capture_folders() if firmware_major(f) >= 7]
@@ -154,6 +160,34 @@ def expected_storage_settings(folder: str) -> dict[str, Any]:
     return out
 
 
+# Each CT's two directions, as the attribute of the energy it delivered to the home (dlvd)
+# and of what it received (rcvd): from the grid / to the grid through the net CT, out of /
+# into the battery through the storage CT.
+CT_DIRECTIONS = {
+    "net-consumption": ("grid_import_lifetime_wh", "grid_export_lifetime_wh"),
+    "storage": ("battery_discharged_lifetime_wh", "battery_charged_lifetime_wh"),
+}
+
+
+def expected_energy(folder: str) -> dict[str, Any]:
+    """The CTs' lifetime energy per direction: `/ivp/meters` names each enabled CT by eid,
+    `/ivp/meters/readings` holds its `actEnergyDlvd` and `actEnergyRcvd` (Wh); a reading of
+    an eid the CT list does not name, or of a disabled CT, gives nothing."""
+    kinds = {
+        m["eid"]: m["measurementType"]
+        for m in raw(folder, "ivp_meters") or []
+        if m.get("state") == "enabled" and m.get("measurementType") in CT_DIRECTIONS
+    }
+    out: dict[str, Any] = {}
+    for reading in raw(folder, "ivp_meters_readings") or []:
+        kind = kinds.get(reading["eid"])
+        if kind is not None:
+            delivered, received = CT_DIRECTIONS[kind]
+            out[delivered] = half_up(reading["actEnergyDlvd"])
+            out[received] = half_up(reading["actEnergyRcvd"])
+    return out
+
+
 def expected_zones(folder: str) -> dict[str, dict[str, Any]]:
     inverters = raw(folder, "api_v1_production_inverters") or []
     return {
@@ -217,7 +251,7 @@ async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> No
     device = polled["device"]
     telemetry = {k: v for k, v in device.items() if k not in IDENTITY}
     expected = expected_production(pj, v1) | expected_consumption(pj) | expected_phases(pj)
-    expected |= expected_battery(folder, pj)
+    expected |= expected_battery(folder, pj) | expected_energy(folder)
     if raw(folder, "api_v1_production_inverters") is not None:  # what new zones are checked against
         expected["inverter_serials"] = ",".join(expected_zones(folder))
     assert telemetry == expected
@@ -227,6 +261,71 @@ async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> No
     # One poll cycle asks each endpoint at most once, and checks the token once.
     assert all(count == 1 for count in transport.requests.values()), transport.requests
     assert transport.stats.check_jwt == 1
+
+
+def test_the_ct_energy_attributes_come_from_the_captures_with_a_net_or_storage_ct() -> None:
+    """Which token-era captures give grid and battery energy: those whose CT list enables a
+    net CT (and a storage CT), and whose readings were captured; absent everywhere else
+    (the test above checks both ways on each capture)."""
+    require_captures()
+    grid = {f for f in TOKEN_FOLDERS if "grid_import_lifetime_wh" in expected_energy(f)}
+    battery = {f for f in TOKEN_FOLDERS if "battery_charged_lifetime_wh" in expected_energy(f)}
+    assert grid == {
+        "7.6.175_vw_metered_battery",
+        "7.6.175_with_cts",
+        "7.6.175_with_cts_3phase",
+        "8.2.127_with_3cts_and_battery_split",
+        "8.2.127_with_generator_running",
+        "8.2.4345_with_device_data",
+        "8.2.4382_ACB",
+        "8.3.5169_ACB_inventory",
+        "8.3.5169_with_generator",
+    }
+    assert battery == {"7.6.175_vw_metered_battery", "8.2.127_with_3cts_and_battery_split"}
+
+
+def _enabled_ct(folder: str, kind: str) -> dict[str, Any] | None:
+    eids = {
+        m["eid"]
+        for m in raw(folder, "ivp_meters") or []
+        if m["state"] == "enabled" and m["measurementType"] == kind
+    }
+    return next((r for r in raw(folder, "ivp_meters_readings") or [] if r["eid"] in eids), None)
+
+
+def test_the_net_ct_delivers_what_the_grid_imports() -> None:
+    """Why actEnergyDlvd is import: wherever production.json's net-consumption entry is
+    active too and both were read within a minute, the CT's power has that entry's sign
+    (positive = importing) and dlvd - rcvd is that entry's lifetime (import - export) within
+    0.5 %. (Some folders hold readings of another day: 7.6.175_with_cts_3phase reuses
+    7.6.175_with_cts's.)"""
+    require_captures()
+    compared = []
+    for folder in TOKEN_FOLDERS:
+        pj = raw(folder, "production.json") or {}
+        net = pick(pj.get("consumption", []), "eim", "net-consumption")
+        ct = _enabled_ct(folder, "net-consumption")
+        if net is None or ct is None or abs(ct["timestamp"] - net["readingTime"]) > 60:
+            continue
+        assert math.copysign(1, ct["activePower"]) == math.copysign(1, net["wNow"]), folder
+        balance = ct["actEnergyDlvd"] - ct["actEnergyRcvd"]
+        assert balance == pytest.approx(net["whLifetime"], rel=0.005), folder
+        compared.append(folder)
+    assert len(compared) == 7, compared
+
+
+def test_the_storage_ct_receives_what_the_battery_charges() -> None:
+    """Why actEnergyRcvd is charge: the storage CT's power is negative (receiving) while every
+    Encharge charges (negative real_power_mw), and a battery gives back less than it took,
+    so its received energy is the larger on every capture with a storage CT."""
+    folder = "8.2.127_with_3cts_and_battery_split"
+    capture_transport(folder)  # skips without the captures
+    ct = _enabled_ct(folder, "storage")
+    assert ct is not None and ct["activePower"] < 0
+    assert all(d["real_power_mw"] < 0 for d in raw(folder, "ivp_ensemble_power")["devices:"])
+    for each in ("8.2.127_with_3cts_and_battery_split", "7.6.175_vw_metered_battery"):
+        ct = _enabled_ct(each, "storage")
+        assert ct is not None and ct["actEnergyRcvd"] > ct["actEnergyDlvd"]
 
 
 @pytest.mark.parametrize("folder", D5_FOLDERS or ["(no captures)"])

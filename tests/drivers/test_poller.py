@@ -3,15 +3,28 @@ gateway, over hours of simulated time, in milliseconds of real time."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gem_envoy.drivers.enphase_envoy.poller import GatewayPoller
 from gem_envoy.envoy.client import EnvoyClient
+from gem_envoy.envoy.paths import METER_READINGS, METERS
+from gem_envoy.envoy.transport_protocol import Response
 from gem_envoy.sim.capture_transport import CaptureTransport
 from tests.captures import capture_transport
 
 CTS_AND_BATTERY = "8.1.41"  # production and consumption CTs, Encharges, 44 inverters
 NO_CTS = "7.6.114_without_cts"
+# Production, net and storage CTs in /ivp/meters, with their readings; Encharges.
+THREE_CTS = "8.2.127_with_3cts_and_battery_split"
+DISABLED_CTS = "7.3.466_metered_disabled_cts"  # a metering board whose CTs are disabled
+CT_ENERGY = {
+    "grid_import_lifetime_wh",
+    "grid_export_lifetime_wh",
+    "battery_charged_lifetime_wh",
+    "battery_discharged_lifetime_wh",
+}
+POWER = frozenset({"production_now_w", "consumption_now_w", "net_power_w", "battery_now_w"})
 
 
 @dataclass
@@ -136,3 +149,86 @@ async def test_endpoints_the_token_may_not_read_are_set_aside_until_a_new_token(
     after = await poller.cycle()
     assert after.zones is not None and len(after.zones) == 44
     assert transport.requests["/api/v1/production/inverters"] == 2
+
+
+async def test_the_cts_energy_is_read_once_a_minute_and_the_ct_list_hourly() -> None:
+    transport, clock = capture_transport(THREE_CTS), Clock()
+    poller = poller_for(transport, clock)
+    await poller.connect()
+    results = []
+    for _ in range(15):  # 70 s at 5 s
+        results.append(await poller.cycle())
+        clock.now += 5
+    assert all(r.device.keys() >= CT_ENERGY for r in results)  # the last reading in between
+    assert transport.requests[METER_READINGS] == 2  # at 0 s and at 60 s
+    assert transport.requests[METERS] == 1
+    for _ in range(12):  # on to an hour, at 5 minutes
+        clock.now += 300
+        await poller.cycle()
+    assert transport.requests[METERS] == 2  # at connect and an hour later, with /info
+    assert transport.requests[METER_READINGS] == 2 + 12
+
+
+async def test_the_cts_energy_keeps_its_pace_while_live_supplies_the_power() -> None:
+    transport, clock = capture_transport(THREE_CTS), Clock()
+    poller = poller_for(transport, clock)
+    poller.live = POWER
+    await poller.connect()
+    for _ in range(15):  # 70 s at 5 s
+        result = await poller.cycle()
+        clock.now += 5
+        assert result.device.keys() >= CT_ENERGY
+        assert not POWER & result.device.keys()
+    assert transport.requests[METER_READINGS] == 2
+    assert transport.requests["/production.json"] == 2  # the energy counters' minute too
+
+
+async def test_no_ct_energy_is_asked_where_no_ct_could_give_it() -> None:
+    unmetered, clock = capture_transport(NO_CTS), Clock()  # no metering board, no active CT
+    poller = poller_for(unmetered, clock)
+    await poller.connect()
+    assert not CT_ENERGY & (await poller.cycle()).device.keys()
+    assert METERS not in unmetered.requests and METER_READINGS not in unmetered.requests
+
+    disabled, clock = capture_transport(DISABLED_CTS), Clock()
+    poller = poller_for(disabled, clock)
+    await poller.connect()
+    for _ in range(3):
+        assert not CT_ENERGY & (await poller.cycle()).device.keys()
+        clock.now += 60
+    assert disabled.requests[METERS] == 1  # the list says: no enabled net or storage CT
+    assert METER_READINGS not in disabled.requests
+
+
+class HtmlReadings(CaptureTransport):
+    """A capture whose CT readings answer with an HTML page while `broken`."""
+
+    broken = True
+
+    async def get(self, path: str, headers: Mapping[str, str]) -> Response:
+        if path == METER_READINGS and self.broken:
+            self.stats.request_started(path, "GET")
+            return Response(200, b"<html><body>Envoy</body></html>", "text/html", ())
+        return await super().get(path, headers)
+
+
+async def test_unreadable_ct_readings_fail_nothing_and_are_tried_a_minute_later() -> None:
+    plain, clock = capture_transport(THREE_CTS), Clock()
+    transport = HtmlReadings(plain.source.folder)
+    poller = poller_for(transport, clock)
+    await poller.connect()
+    first = await poller.cycle()
+    assert "production_now_w" in first.device and not CT_ENERGY & first.device.keys()
+    assert any(METER_READINGS in note for note in first.notes)
+    clock.now += 30
+    await poller.cycle()
+    assert transport.requests[METER_READINGS] == 1  # not asked again every cycle
+
+    transport.broken = False
+    clock.now += 30
+    assert (await poller.cycle()).device.keys() >= CT_ENERGY
+    transport.broken = True
+    clock.now += 60
+    kept = await poller.cycle()  # a bad answer keeps the last counters, which are still true
+    assert kept.device.keys() >= CT_ENERGY
+    assert transport.requests[METER_READINGS] == 3

@@ -6,10 +6,11 @@ and energy attributes), but where every production figure is a sum of the invert
 5-minute reports (no CT), `/api/v1/production` every cycle and `/production.json` at the
 inverters' pace, one request a cycle (see `_inverter_paced_readings`); battery power every
 cycle, its totals and its storage settings (the tariff) every minute, only where an Encharge
-exists; the inverter list no more
-often than the gateway refreshes it; `/info` and the ensemble inventory at connect and then
-rarely. Endpoints that a gateway lacks (404) or that the token may not read (401/403 after a
-fresh session) are set aside instead of being asked again every cycle.
+exists; the CTs' energy counters (`/ivp/meters/readings`) every minute, only where a net or
+storage CT is enabled; the inverter list no more often than the gateway refreshes it;
+`/info`, the ensemble inventory and, on metered gateways, the CT list (`/ivp/meters`) at
+connect and then rarely. Endpoints that a gateway lacks (404) or that the token may not read
+(401/403 after a fresh session) are set aside instead of being asked again every cycle.
 
 While a live feed keeps the power values current (`live`), the poll leaves them to it: it
 reads `/production.json` for the energy counters once a minute instead of every cycle, and
@@ -21,13 +22,14 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TypeVar
 
 from gem_envoy.drivers.enphase_envoy.derive import (
     Attributes,
     Readings,
     device_attributes,
+    energy_cts,
     has_encharge,
     microinverters,
     unknown_serials,
@@ -41,6 +43,8 @@ from gem_envoy.envoy.models import (
     EnsembleInventory,
     GatewayInfo,
     Inverter,
+    MeterConfig,
+    MeterReading,
     ProductionReport,
     SecCtrl,
     V1Production,
@@ -60,6 +64,9 @@ ENERGY_WHILE_LIVE_EVERY_S = 60.0
 # Firmware whose /api/v1/production stalls on a metered gateway without CTs (spec section 1):
 # its production is never paced by V1, /production.json stays every cycle.
 STALLED_V1_FIRMWARE = ("D8.2.4264",)
+# The CTs' lifetime counters (grid import/export, battery charge/discharge): a minute's energy
+# is finer than any report of them, and they are read whether or not a live feed runs.
+CT_ENERGY_EVERY_S = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +75,7 @@ class Schedule:
     static_every_s: float = STATIC_EVERY_S
     battery_totals_every_s: float = BATTERY_TOTALS_EVERY_S
     energy_while_live_every_s: float = ENERGY_WHILE_LIVE_EVERY_S
+    ct_energy_every_s: float = CT_ENERGY_EVERY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +100,10 @@ class _Due:
 
     def mark(self, group: str, now: float) -> None:
         self.last[group] = now
+
+    def forget(self, group: str) -> None:
+        """Make `group` due at the next look."""
+        self.last.pop(group, None)
 
 
 class GatewayPoller:
@@ -124,6 +136,8 @@ class GatewayPoller:
         self.v1: V1Production | None = None
         self.secctrl: SecCtrl | None = None
         self.production: ProductionReport | None = None
+        self.meters: tuple[MeterConfig, ...] | None = None  # None: not metered, or unknown
+        self.meter_readings: tuple[MeterReading, ...] | None = None
         self._zones_changed = False
         # The attributes a live feed keeps current (see live_feed), set before each cycle.
         self.live: frozenset[str] = frozenset()
@@ -141,6 +155,7 @@ class GatewayPoller:
         self._set_aside.clear()
         self._due = _Due()
         self.inventory = self.secctrl = self.v1 = self.production = None
+        self.meters = self.meter_readings = None
         self.storage.forget()
 
     async def connect(self) -> GatewayInfo:
@@ -148,6 +163,7 @@ class GatewayPoller:
         self.info = await self.client.info()
         self._due.mark("info", self._clock())
         self._details = None  # an installer may have rewired the site: look again
+        self._due.forget("meters")  # and its CTs too, at the next cycle
         await self._read_inventory()
         return self.info
 
@@ -158,6 +174,8 @@ class GatewayPoller:
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
         readings = await self._battery_readings(await self._core_readings(now))
+        await self._ct_energy(now)
+        readings = replace(readings, meters=self.meters, meter_readings=self.meter_readings)
         zones = await self._zones_if_due(now)
         device = self._power_between_reports(device_attributes(readings))
         device = device | self.storage.attributes() | self._serials()
@@ -286,7 +304,7 @@ class GatewayPoller:
 
     async def _battery_readings(self, readings: Readings) -> Readings:
         if not has_encharge(self.inventory):
-            return Readings(readings.production, readings.v1, self.inventory)
+            return replace(readings, inventory=self.inventory)
         power = None
         if "battery_now_w" not in self.live:
             power = await self._optional("ensemble_power", self.client.ensemble_power)
@@ -294,7 +312,7 @@ class GatewayPoller:
         if secctrl is None:  # state of charge then comes from the per-unit inventory
             await self._read_inventory()
         await self._tariff_if_due()
-        return Readings(readings.production, readings.v1, self.inventory, power, secctrl)
+        return replace(readings, inventory=self.inventory, battery_power=power, secctrl=secctrl)
 
     async def _secctrl_if_due(self) -> SecCtrl | None:
         """State of charge and stored energy move by a fraction of a percent a minute: read
@@ -323,6 +341,46 @@ class GatewayPoller:
             self.storage.saw_tariff(None, exc.message)
             return
         self.storage.saw_tariff(tariff, self._set_aside.get("tariff"))
+
+    async def _ct_energy(self, now: float) -> None:
+        """The CTs' energy counters: which CTs exist from `/ivp/meters` (hourly, and only on a
+        gateway with a metering board or an active CT), then `/ivp/meters/readings` once a
+        minute where a net or storage CT is enabled; nothing is asked elsewhere."""
+        await self._meters_if_due(now)
+        if not energy_cts(self.meters):
+            self.meter_readings = None
+            return
+        if not self._due.due("meter_readings", self.schedule.ct_energy_every_s, now):
+            return
+        self._due.mark("meter_readings", now)
+        readings = await self._energy_read("meter_readings", self.client.meter_readings)
+        if readings is not None or "meter_readings" in self._set_aside:
+            self.meter_readings = readings  # None once set aside: no longer current
+
+    async def _meters_if_due(self, now: float) -> None:
+        metered = self.metered or (self.info is not None and self.info.metered)
+        if not metered:
+            self.meters = None
+            return
+        # Hourly once known; while an answer could not be read, again a minute later.
+        known = self.meters is not None or "meters" in self._set_aside
+        every_s = self.schedule.static_every_s if known else self.schedule.ct_energy_every_s
+        if not self._due.due("meters", every_s, now):
+            return
+        self._due.mark("meters", now)
+        meters = await self._energy_read("meters", self.client.meters)
+        if meters is not None or "meters" in self._set_aside:
+            self.meters = meters
+
+    async def _energy_read(self, group: str, read: Callable[[], Awaitable[T]]) -> T | None:
+        """An optional read for the CTs' energy counters, which no other attribute needs: an
+        answer that cannot be read (an HTML page, a damaged body) is noted and leaves what
+        was known in place until the next try, rather than failing the cycle."""
+        try:
+            return await self._optional(group, read)
+        except BadResponse as exc:
+            self._notes.append(exc.message)
+            return None
 
     async def _read_inventory(self) -> None:
         # None once set aside (a token that may not read it): the batteries it listed are no
