@@ -227,3 +227,32 @@ def test_idle_plant_catches_up_in_bounded_steps() -> None:
     assert plant.time == NOON + 30 * DAY_S
     assert len(plant.counters.production_days) == 7
     assert plant.counters.production_wh > lifetime + 20 * 10_000
+
+
+def _grid_wh(plant: Plant, start: float, end: float, sign: int) -> float:
+    """The grid power flowing one way (sign 1 = import), integrated at 10 s midpoints."""
+    step = 10.0
+    return sum(
+        max(0.0, sign * (plant.load_w(t) - plant.solar_w(t))) * step / HOUR
+        for t in (start + step * (i + 0.5) for i in range(int((end - start) / step)))
+    )
+
+
+@pytest.mark.parametrize(("start", "sign"), [(MIDNIGHT + 2 * HOUR, 1), (NOON, -1)])
+def test_the_net_meter_counts_import_delivered_and_export_received(start: float, sign: int) -> None:
+    # The driver's grid_import/export_lifetime_wh are the net CT's actEnergyDlvd/Rcvd: each
+    # must grow by the grid power integrated over the time it flows that way (no battery).
+    plant = Plant(PlantConfig(battery=False), start)
+
+    def net() -> dict[str, float]:
+        reading: dict[str, float] = payloads.meter_readings(plant, plant.snapshot())[1]
+        return reading
+
+    before = net()
+    at(plant, start + HOUR)
+    after = net()
+    imported = after["actEnergyDlvd"] - before["actEnergyDlvd"]
+    exported = after["actEnergyRcvd"] - before["actEnergyRcvd"]
+    assert imported == pytest.approx(_grid_wh(plant, start, start + HOUR, 1), rel=0.02, abs=1)
+    assert exported == pytest.approx(_grid_wh(plant, start, start + HOUR, -1), rel=0.02, abs=1)
+    assert (imported > exported) == (sign == 1)  # night imports, noon exports
