@@ -11,6 +11,7 @@ import asyncio
 import os
 import random
 import re
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -159,4 +160,140 @@ def test_sigkill_loses_nothing_acknowledged(tmp_path: Path, sim: SimProcess) -> 
     print(
         f"\n{KILLS} SIGKILLs: integrity ok each time; {len(acked.devices)} devices, "
         f"{len(acked.zones)} zones, {len(acked.attributes)} attributes acknowledged, 0 lost"
+    )
+
+
+# SIGKILL during rollup passes: each batch of buckets is committed with its progress, so a
+# kill leaves both or neither, and the passes that follow end with exactly the rows of one
+# pass never interrupted. GEM_ENVOY_RELIABILITY=full (`make reliability`) kills 10 times.
+
+FULL = os.environ.get("GEM_ENVOY_RELIABILITY") == "full"
+ROLLUP_KILLS = 10 if FULL else 2
+# A pass of 1.5 s or more (a third of one): the kills, 0.03 to 0.12 s into each start,
+# land before its end however fast the machine.
+ROLLUP_DAYS = 40 if FULL else 8
+ROLLUP_START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
+ROLLUP_NOW = ROLLUP_START + (ROLLUP_DAYS + 1) * 86400
+
+
+async def fill_history(db: Path) -> int:
+    """A device and a zone, their power and a lifetime counter (reset twice) every 30 s."""
+    from gem_envoy.host.secrets import KeyRing
+    from gem_envoy.host.store import HistorySeries, Store
+
+    stamps = [ROLLUP_START + 30 * i for i in range(ROLLUP_DAYS * 2880)]
+    energy, counter = [], 5e6
+    for i, ts in enumerate(stamps):
+        counter = 100.0 if i in (10_000, 30_001) else counter + (i * 7919 % 13)
+        energy.append((ts, counter))
+    async with await Store.open(db, KeyRing.load_or_create(db)) as store:
+        device = await store.add_device("envoy", "enphase_envoy", enabled=False)
+        zone = await store.add_zone(device.id, "roof")
+        power = [(ts, float(i * 31 % 4000)) for i, ts in enumerate(stamps)]
+        return await store.add_history(
+            [
+                HistorySeries("device", device.id, "power_w", power),
+                HistorySeries("device", device.id, "energy_wh", energy),
+                HistorySeries("zone", zone.id, "power_w", power),
+            ]
+        )
+
+
+def rollup_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
+    conn = sqlite3.connect(db)
+    try:
+        return {
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5").fetchall()
+            for table in ("rollups", "rollup_progress")
+        }
+    finally:
+        conn.close()
+
+
+def check_rollups(db: Path) -> int:
+    """Integrity, and no bucket counted twice or beyond its progress: per series, the
+    5-minute buckets hold exactly the raw points before their progress, and the hourly ones
+    exactly the 5-minute buckets before theirs. Returns how many 5-minute buckets exist."""
+    conn = sqlite3.connect(db)
+    try:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        progress = conn.execute(
+            "SELECT target_type, target_id, name, resolution, done_until FROM rollup_progress"
+        ).fetchall()
+        for target_type, target_id, name, resolution, done in progress:
+            key = (target_type, target_id, name)
+            where = "target_type = ? AND target_id = ? AND name = ?"
+            beyond = conn.execute(
+                f"SELECT COUNT(*) FROM rollups WHERE {where} AND resolution = ? AND start >= ?",
+                (*key, resolution, done),
+            ).fetchone()[0]
+            assert beyond == 0, (key, resolution)
+            folded = conn.execute(
+                f"SELECT COALESCE(SUM(count), 0) FROM rollups WHERE {where} AND resolution = ?",
+                (*key, resolution),
+            ).fetchone()[0]
+            if resolution == 300:
+                source = conn.execute(
+                    f"SELECT COUNT(*) FROM attribute_history WHERE {where} AND ts < ?",
+                    (*key, done),
+                ).fetchone()[0]
+            else:
+                source = conn.execute(
+                    f"SELECT COALESCE(SUM(count), 0) FROM rollups WHERE {where}"
+                    " AND resolution = 300 AND start < ?",
+                    (*key, done),
+                ).fetchone()[0]
+            assert folded == source, (key, resolution, folded, source)
+        five_minutes = conn.execute("SELECT COUNT(*) FROM rollups WHERE resolution = 300")
+        return int(five_minutes.fetchone()[0])
+    finally:
+        conn.close()
+
+
+def run_rollup_worker(db: Path, kill_after_s: float | None) -> bool:
+    """One pass in a process of its own, SIGKILLed `kill_after_s` into it (None: let it
+    finish). Returns whether it finished."""
+    root = Path(__file__).resolve().parent.parent
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tests.rollup_worker", str(db), str(ROLLUP_NOW)],
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=root,
+    )
+    assert process.stdout is not None
+    try:
+        assert process.stdout.readline().strip() == "rolling"
+        if kill_after_s is not None:
+            time.sleep(kill_after_s)
+            process.send_signal(signal.SIGKILL)
+        process.wait(timeout=60)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    return process.stdout.read().strip() == "done"
+
+
+def test_sigkill_during_rollup_passes_counts_no_bucket_twice(tmp_path: Path) -> None:
+    db, reference = tmp_path / "kill" / "gem.db", tmp_path / "reference" / "gem.db"
+    db.parent.mkdir()
+    assert asyncio.run(fill_history(db)) == 3 * ROLLUP_DAYS * 2880
+    shutil.copytree(db.parent, reference.parent)  # closed: the WAL is in the file
+    rng = random.Random(20261201)
+    buckets, landed = 0, 0
+    for _ in range(ROLLUP_KILLS):
+        assert not run_rollup_worker(db, rng.uniform(0.03, 0.12)), "killed after the pass"
+        now = check_rollups(db)
+        assert now >= buckets
+        landed += now > buckets
+        buckets = now
+    assert run_rollup_worker(db, None)
+    check_rollups(db)
+    assert run_rollup_worker(reference, None)
+    assert rollup_rows(db) == rollup_rows(reference)  # as if never interrupted
+    assert landed >= 1  # kills did land between the first and the last batch
+    print(
+        f"\n{ROLLUP_KILLS} SIGKILLs during rollup passes ({landed} after some batches, the"
+        f" others before the first commit): integrity ok, no bucket beyond its progress or"
+        f" counted twice, {len(rollup_rows(db)['rollups'])} buckets as if never interrupted"
     )

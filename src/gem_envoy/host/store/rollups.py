@@ -43,19 +43,23 @@ def complete_until(now: float) -> float:
 
 
 def list_series(conn: sqlite3.Connection) -> list[Series]:
-    """Every series with raw points, one index seek each (not a scan of every point)."""
+    """Every series with raw points, a few index seeks each (not a scan of every point)."""
     found: list[Series] = []
+    select = "SELECT target_type, target_id, name FROM attribute_history"
     order = " ORDER BY target_type, target_id, name LIMIT 1"
-    row = conn.execute(
-        "SELECT target_type, target_id, name FROM attribute_history" + order
-    ).fetchone()
+    row = conn.execute(select + order).fetchone()
     while row is not None:
         found.append((row[0], row[1], row[2]))
-        row = conn.execute(
-            "SELECT target_type, target_id, name FROM attribute_history"
-            " WHERE (target_type, target_id, name) > (?, ?, ?)" + order,
-            row,
-        ).fetchone()
+        # The next name of this target, else the next target of this type, else the next
+        # type: each a seek on the series index, where one row-value comparison would scan.
+        for where, args in (
+            (" WHERE target_type = ? AND target_id = ? AND name > ?", row),
+            (" WHERE target_type = ? AND target_id > ?", row[:2]),
+            (" WHERE target_type > ?", row[:1]),
+        ):
+            row = conn.execute(select + where + order, args).fetchone()
+            if row is not None:
+                break
     return found
 
 
