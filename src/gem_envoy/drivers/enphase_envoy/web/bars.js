@@ -10,7 +10,7 @@ const M = { top: 12, right: 10, bottom: 30, left: 50 };
 const LABEL_PX = 26; // the room an x label needs; labels are thinned out to fit
 
 /**
- * options: {height, label (for screen readers), yTitle, yTick(v) -> text,
+ * options: {height, label (for screen readers), yTitle, yTick(v) -> text, minSpan (of the y axis),
  *           tip(index) -> [title, [[cls, text, value]...]], onPick(index) (a mouse click)}
  * set({labels: [text per slot], series: [{key, cls, values: [number|null], stack, down, ghost}]})
  * A series with `down` is drawn below zero; `ghost` draws an outline behind its stack.
@@ -47,7 +47,7 @@ export function barChart(options) {
       }
       for (const ghost of data.series.filter((x) => x.ghost)) hi = Math.max(hi, ghost.values[i] || 0);
     }
-    if (hi === lo) hi = 1;
+    if (hi - lo < (options.minSpan || 1)) hi = lo + (options.minSpan || 1); // all zero: a sensible axis
     const ticks = niceTicks(lo, hi, Math.max(3, Math.floor(ph / 40)));
     lo = Math.min(lo, ticks[0]);
     hi = Math.max(hi, ticks[ticks.length - 1]);

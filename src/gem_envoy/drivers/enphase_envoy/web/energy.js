@@ -269,6 +269,7 @@ export function mount(root, ctx) {
         label: `${title} per ${VIEWS[view].period}, ${name}`,
         yTitle: "Energy (kWh)",
         yTick: kwhTick,
+        minSpan: 1000, // 1 kWh: a month without import still gets a readable axis
         tip: tip(keys),
         onPick: pick,
       });
@@ -363,7 +364,8 @@ function shortDate(date) {
 
 /** "+6 % vs March 2025", in words a screen reader says as they are. */
 function change(now, before, since) {
-  if (!isNum(now) || !isNum(before) || before <= 0) return since ? `— vs ${since}` : "";
+  if (!isNum(before)) return `nothing recorded in ${since}`;
+  if (!isNum(now) || before <= 0) return `${energy(before)} in ${since}`;
   const p = Math.round((100 * (now - before)) / before);
   return `${p > 0 ? "+" : p < 0 ? "−" : "±"}${Math.abs(p)} % vs ${since}`;
 }
