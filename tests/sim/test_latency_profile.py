@@ -141,3 +141,10 @@ def test_the_command_line_sets_the_profile() -> None:
         0.01,
     )
     assert cli.options_from_args(parser.parse_args([])).latency_profile == "none"
+
+
+def test_the_expected_draw_is_the_mean_of_many_draws() -> None:
+    rng = random.Random(2)
+    for spread in (NATIVE, CGI, CGI_DETAILS):
+        draws = [spread.draw(rng) for _ in range(50_000)]
+        assert spread.mean_s() == pytest.approx(statistics.mean(draws), rel=0.03)

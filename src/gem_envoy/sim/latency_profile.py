@@ -59,6 +59,19 @@ class Spread:
         value = self.median_s * math.exp(rng.gauss(0.0, self.sigma))
         return min(self.max_s, max(self.min_s, value))
 
+    def mean_s(self) -> float:
+        """The expected draw (the clipped log-normal's mean, in closed form): what a
+        request costs the gateway on average, free of any one seed's luck."""
+        mu, sigma = math.log(self.median_s), self.sigma
+
+        def below(x: float, shift: float = 0.0) -> float:  # P(ln X - shift < ln x)
+            return 0.5 * (1.0 + math.erf((math.log(x) - mu - shift) / (sigma * math.sqrt(2))))
+
+        inside = math.exp(mu + sigma**2 / 2) * (
+            below(self.max_s, sigma**2) - below(self.min_s, sigma**2)
+        )
+        return self.min_s * below(self.min_s) + self.max_s * (1 - below(self.max_s)) + inside
+
 
 NATIVE = Spread(NATIVE_MEDIAN_S, NATIVE_SIGMA, NATIVE_MIN_S, NATIVE_MAX_S)
 CGI = Spread(CGI_MEDIAN_S, CGI_SIGMA, CGI_MIN_S, CGI_MAX_S)
