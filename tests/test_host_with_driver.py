@@ -203,7 +203,15 @@ async def test_bad_device_attributes_through_the_api_are_refused_and_change_noth
     async with httpx.AsyncClient(base_url=url) as api:
         bearer = await sign_in(api)
         before = (await api.get(f"/api/attributes/device/{device_id}", headers=bearer)).json()
-        for bad in ({"polling_interval": -1}, {"polling_interval": "abc"}, {"token": "oops"}):
+        refused = (
+            {"polling_interval": -1},
+            {"polling_interval": "abc"},
+            {"token": "oops"},
+            {"live": "sometimes"},
+            {"live_interval": 0},
+            {"time_zone": "Mars/Olympus"},
+        )
+        for bad in refused:
             reply = await api.put(f"/api/attributes/device/{device_id}", json=bad, headers=bearer)
             assert reply.status_code == 422, reply.text
             assert next(iter(bad)) in reply.json()["error"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from gem_envoy.host.contract import AttributeSpec, AttributeValue
 
@@ -50,6 +51,12 @@ OPTIONAL = (
         unit="ms",
     ),
     AttributeSpec("request_timeout", "int", "Per-request HTTPS timeout (ms).", 10000, unit="ms"),
+    AttributeSpec(
+        "time_zone",
+        "str",
+        "The plant's IANA time zone (e.g. Europe/Paris): where the energy reports' days begin. "
+        "Default: the host's.",
+    ),
     AttributeSpec(
         "live",
         "bool",
@@ -210,6 +217,8 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
         raise SettingsError(f"port must be between 1 and 65535, not {values['port']!r}")
     if "live" in values:
         _bool(values, "live", True)
+    if "time_zone" in values:
+        _time_zone(values["time_zone"])
     for name in ("ip", "token", "enlighten_password"):
         if name in values:
             _text(values, name)
@@ -217,6 +226,15 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
         email = values["enlighten_email"]
         if not isinstance(email, str) or "@" not in email.strip():
             raise SettingsError("enlighten_email must be an Enlighten account's e-mail address")
+
+
+def _time_zone(value: AttributeValue) -> None:
+    try:
+        ZoneInfo(str(value))
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"time_zone must be an IANA time zone such as Europe/Paris, not {value!r}"
+        ) from None
 
 
 def clamp_interval(interval_ms: int) -> int:
