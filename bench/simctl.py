@@ -48,7 +48,7 @@ class SimCounters:
 class Simulator:
     """A running `gem-envoy simulate` for one plant shape, with an installer token file."""
 
-    def __init__(self, shape: Shape, gem_envoy: Path) -> None:
+    def __init__(self, shape: Shape, gem_envoy: Path, extra_args: tuple[str, ...] = ()) -> None:
         self.shape = shape
         self._dir = tempfile.TemporaryDirectory(prefix="gem-bench-sim-")
         self.token_file = Path(self._dir.name) / "installer.jwt"
@@ -57,7 +57,7 @@ class Simulator:
             [
                 str(gem_envoy), "simulate", "--host", "127.0.0.1", "--port", "0",
                 "--token-file", str(self.token_file),
-                "--token-lifetime", str(TOKEN_LIFETIME_S), *shape.simulate_args(),
+                "--token-lifetime", str(TOKEN_LIFETIME_S), *shape.simulate_args(), *extra_args,
             ],
             stdout=subprocess.PIPE,
             stderr=self._stderr,
@@ -96,6 +96,11 @@ class Simulator:
 
     def counters(self) -> SimCounters:
         return SimCounters.from_json(self._call("GET", "/__sim/stats"))
+
+    def stats(self) -> dict[str, Any]:
+        """The whole `/__sim/stats` document (its reading's handshake included)."""
+        document: dict[str, Any] = self._call("GET", "/__sim/stats")
+        return document
 
     def reset(self) -> None:
         self._call("POST", "/__sim/stats/reset")
