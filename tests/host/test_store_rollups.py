@@ -18,6 +18,7 @@ from gem_envoy.host.store import (
     Store,
     ValidationError,
     rollups,
+    schema,
 )
 
 HOUR = 3600.0
@@ -190,3 +191,19 @@ async def test_rollup_arguments_are_checked(store: Store) -> None:
     with pytest.raises(ValidationError):
         await store.rollups("device", device.id, "power_w", 300, float("nan"))
     assert await store.rolled_up_until("device", device.id, "power_w", 300) is None
+
+
+async def test_version_4_adds_rollups_to_a_version_3_database_with_history(
+    db_path: Path, keyring: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    known = schema.migrations()
+    assert known[3].name == "0004_rollups.sql"
+    with monkeypatch.context() as patch:
+        patch.setattr(schema, "migrations", lambda: known[:3])
+        async with await Store.open(db_path, keyring) as store:
+            device = await two_days(store, every_s=300.0)
+    async with await Store.open(db_path, keyring) as store:
+        assert await store.rolled_up_until("device", device, "power_w", 300) is None
+        await store.roll_up(NOW)
+        hours = await store.rollups("device", device, "power_w", 3600, 0)
+        assert len(hours) == 47 and {b.count for b in hours} == {12}
