@@ -35,7 +35,7 @@ def emit(event: str, **fields: Any) -> None:
 
 async def wait_command(timeout_s: float = 300.0) -> str:
     """The next command line from the parent ("" when stdin closed)."""
-    line = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), timeout_s)
+    line: str = await asyncio.wait_for(asyncio.to_thread(sys.stdin.readline), timeout_s)
     return line.strip()
 
 
