@@ -13,14 +13,14 @@ HOUR = 3600.0
 DAY = 86400.0
 
 
-async def a_year_of_hours(host: Host) -> tuple[int, float]:
-    """A device with a year of hourly points (power and a lifetime counter), each 600 s
+async def hourly_points(host: Host, days: int = 100) -> tuple[int, float]:
+    """A device with `days` of hourly points (power and a lifetime counter), each 600 s
     into its hour, and one more 10 s ago; rolled up. Returns its id and the newest time."""
     device = await host.add_device("meter", enabled=False)
     host.store.declare_counters({"energy_wh"})
     now = time.time()
-    base = now - now % HOUR - 365 * DAY
-    stamps = [base + k * HOUR + 600 for k in range(365 * 24)] + [now - 10]
+    base = now - now % HOUR - days * DAY
+    stamps = [base + k * HOUR + 600 for k in range(days * 24)] + [now - 10]
     await host.store.add_history(
         [
             HistorySeries("device", device["id"], "power_w", [(t, 100.0) for t in stamps]),
@@ -50,7 +50,7 @@ def phases(points: list[list[float]]) -> set[float]:
 
 
 async def test_the_span_picks_raw_points_5_minute_or_hourly_rollups(host: Host) -> None:
-    device, newest = await a_year_of_hours(host)
+    device, newest = await hourly_points(host)
     now = time.time()
     day = await chart(host, device, "power_w", now - DAY)
     assert phases(day[:-1]) == {600.0}  # raw
@@ -64,15 +64,15 @@ async def test_the_span_picks_raw_points_5_minute_or_hourly_rollups(host: Host) 
 
 
 async def test_a_counter_is_charted_by_its_readings(host: Host) -> None:
-    device, _newest = await a_year_of_hours(host)
+    device, _newest = await hourly_points(host)
     points = await chart(host, device, "energy_wh", time.time() - 70 * DAY)
     values = [value for _, value in points]
-    assert values == sorted(values) and values[-1] == 1e6 + 365 * 24
+    assert values == sorted(values) and values[-1] == 1e6 + 100 * 24
     assert values[-2] - values[-3] == 1.0  # one reading per hour, as stored
 
 
 async def test_windows_before_a_retention_come_from_coarser_buckets(host: Host) -> None:
-    device, _ = await a_year_of_hours(host)
+    device, _ = await hourly_points(host)
     await host.store.set_setting(ROLLUP_RETENTION_KEY, "30")
     now = time.time()
     old = await chart(host, device, "power_w", now - 40 * DAY, now - 35 * DAY)
@@ -85,7 +85,7 @@ async def test_windows_before_a_retention_come_from_coarser_buckets(host: Host) 
 
 
 async def test_a_year_of_hourly_rollups_answers_well_within_200_ms(host: Host) -> None:
-    device, _ = await a_year_of_hours(host)
+    device, _ = await hourly_points(host, days=365)
     since = time.time() - 365 * DAY
     await chart(host, device, "power_w", since)  # the first request warms the connection up
     started = time.perf_counter()
