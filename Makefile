@@ -22,8 +22,14 @@ DEMO_DB ?= var/demo/gem-envoy.db
 run: install
 	$(BIN)/gem-envoy demo --listen $(LISTEN) --db $(DEMO_DB)
 
+# Most tests wait on timers and sockets, not on the CPU (with two workers the suite keeps less
+# than one core of two busy): TEST_WORKERS xdist processes (0 runs them all in this one), each
+# handed whole files so that a file's servers start once, the slowest files first (see
+# tests/conftest.py). A failure is reported as without xdist, under the worker's name.
+TEST_WORKERS ?= 3
+
 test: install
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n $(TEST_WORKERS) --dist loadfile --no-loadscope-reorder
 
 # Debian's Chromium, for the web page's browser tests (without it they skip, saying so).
 # Never `playwright install`: that downloads a browser build of its own.
