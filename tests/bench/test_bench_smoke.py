@@ -119,9 +119,7 @@ def test_live_section(tmp_path: Path) -> None:
     assert run["sources_at_end"] == {"stream": "stream", "livedata": "livedata", "poll_5s": "poll"}
     stream = run["gateway_per_hour"]["stream"]
     assert stream["streams_open_at_end"] == 1 and stream["max_streams_open"] == 1
-    assert number(live["freshness_s"]["stream"]["p99"]) < number(
-        live["freshness_s"]["poll_5s"]["p99"]
-    )
+    assert number(run["freshness_s"]["stream"]["updates"]) >= 2  # about one a second
     assert number(live["history_rows_per_hour"]["live"]) > 0
     assert number(live["history_rows_per_hour"]["poll"]) > 0
     fleet = live["fleet_100"]
