@@ -12,7 +12,6 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from itertools import pairwise
 
 import pytest
 
@@ -106,9 +105,10 @@ async def test_an_owner_token_gets_livedata_switched_on(enphase_host: Host) -> N
     options = SimOptions(clock_power=True, livedata_timeout_s=3, livedata_when_disabled="frozen")
     async with live_on(enphase_host, options, "owner") as live:
         await eventually(lambda: live.source_is("livedata"), what="live_source livedata")
-        changes = await live.changes_of("production_now_w", 6)
+        changes = await live.changes_of("production_now_w", 9)
+        # Read every 2 s (four or five changes in 9 s), however often it is switched off; the
+        # 5 s poll alone could give two at most.
         assert len(changes) >= 3
-        assert max(b - a for a, b in pairwise(changes)) < 4.5
         assert live.sim.stats.path_requests["/ivp/livedata/stream"] >= 2  # on, off, on again
         assert "/stream/meter" not in live.sim.stats.path_requests  # an owner's would get a 401
         shown = await live.attributes()
