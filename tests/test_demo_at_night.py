@@ -7,6 +7,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -38,6 +39,13 @@ def points(api: httpx.Client, name: str, since: float) -> list[list[float]]:
     return found
 
 
+def energy(api: httpx.Client, period: str) -> list[dict[str, Any]]:
+    answer = api.get("/api/energy/1", params={"period": period})
+    assert answer.status_code == 200, answer.text
+    found: list[dict[str, Any]] = answer.json()["buckets"]
+    return found
+
+
 def test_at_23h_the_demo_shows_sun_says_why_and_charts_a_past(tmp_path: Path) -> None:
     db = tmp_path / "demo" / "gem.db"
     started = time.monotonic()
@@ -54,6 +62,8 @@ def test_at_23h_the_demo_shows_sun_says_why_and_charts_a_past(tmp_path: Path) ->
             now = time.time()
             day = points(api, "production_now_w", now - 24 * HOUR)
             week = points(api, "battery_soc_percent", now - 7 * 24 * HOUR)
+            year = points(api, "grid_import_lifetime_wh", now - 400 * 24 * HOUR)
+            years = energy(api, "year")
     finally:
         log = stop(process, seen)
     assert "Traceback" not in log
@@ -62,6 +72,14 @@ def test_at_23h_the_demo_shows_sun_says_why_and_charts_a_past(tmp_path: Path) ->
     assert day[-1][0] - day[0][0] >= 20 * HOUR  # the 24-hour chart is full
     assert max(v for _, v in day) > 1000 and min(v for _, v in day) == 0  # a day and a night
     assert week[0][0] < now - 6.9 * 24 * HOUR  # and so is the 7-day one
+    # 400 days of counters: a year view of two years, each with energy both ways.
+    assert year[0][0] < now - 399 * 24 * HOUR
+    values = [v for _, v in year]
+    assert values == sorted(values) and values[-1] > values[0]
+    assert len(years) == 2, years
+    for bucket in years:
+        for role in ("production", "consumption", "grid_import", "grid_export"):
+            assert (bucket[role] or 0) > 1000, (bucket["label"], role)
 
 
 def test_a_second_night_run_goes_on_without_a_reboot_warning(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from gem_envoy.cli.demo_clock import DemoDay, demo_day_at, demo_notice
 from gem_envoy.cli.demo_history import device_values, simulate_history
-from gem_envoy.cli.demo_plant import DemoPlan, device_history, plan_plant
+from gem_envoy.cli.demo_plant import COUNTERS, DemoPlan, device_history, plan_plant
 from gem_envoy.drivers import DRIVERS
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.store import NotFoundError, Store
@@ -74,7 +74,7 @@ def _live_at(plan: DemoPlan, now: float) -> dict[str, float]:
     return device_values(plant, plant.snapshot())
 
 
-def test_a_first_run_charts_seven_days_that_the_live_plant_goes_on_from(tmp_path: Path) -> None:
+def test_a_first_run_charts_400_days_that_the_live_plant_goes_on_from(tmp_path: Path) -> None:
     now = time.time()
     began = time.perf_counter()
     plan, _ = asyncio.run(_plan(tmp_path / "gem.db", now))
@@ -84,18 +84,25 @@ def test_a_first_run_charts_seven_days_that_the_live_plant_goes_on_from(tmp_path
     assert CHART_LINES <= set(history.device) <= CHARTED
     assert len(history.inverters) == 12
     production = history.device["production_now_w"]
-    assert now - 7 * DAY < production[0][0] < now - 7 * DAY + 300
+    assert now - 400 * DAY < production[0][0] < now - 400 * DAY + 3600  # hourly, then
     assert now - 60 <= production[-1][0] < now
     last_day = [t for t, _ in production if t > now - DAY]
     assert len(last_day) >= 1400  # every minute over the chart of the last 24 hours
+    last_days = [t for t, _ in production if now - 10 * DAY < t <= now - DAY]
+    assert 9 * 288 - 2 <= len(last_days) <= 9 * 288 + 2  # every 5 minutes before it
+    assert len(production) < 400 * 24 + 10 * 288 + 1440  # and hourly before 10 days
     assert max(v for _, v in production) > 2000 and min(v for _, v in production) == 0
-    print(f"7 days of demo history: {history.points} points, generated and stored in "
+    print(f"400 days of demo history: {history.points} points, generated and stored in "
           f"{elapsed:.2f} s")  # fmt: skip
-    assert elapsed < 15
+    assert elapsed < 30
+    for name in ("production", "consumption", "grid_import", "grid_export"):
+        counter = [v for _, v in history.device[f"{name}_lifetime_wh"]]
+        assert counter == sorted(counter), f"{name}: the counter goes back"
+        assert counter[-1] - counter[0] > 400 * 1000, f"{name}: under 1 kWh a day"
 
     live = _live_at(plan, now)
     last = {name: points[-1][1] for name, points in history.device.items()}
-    for name in ("production_lifetime_wh", "consumption_lifetime_wh"):
+    for name in COUNTERS:
         assert 0 <= live[name] - last[name] < 100, name  # a minute's energy at most
     for name in ("production_today_wh", "consumption_today_wh", "battery_capacity_wh"):
         assert abs(live[name] - last[name]) < 150, name
@@ -109,10 +116,12 @@ def test_a_later_run_fills_only_the_gap_and_its_counters_go_on(tmp_path: Path) -
     first, device_id = asyncio.run(_plan(db, now - 3 * 3600))
     assert first.history is not None
     stored = first.history.device["production_lifetime_wh"][-1][1] + 5_000  # and then some
+    imported = first.history.device["grid_import_lifetime_wh"][-1][1] + 3_000
 
     async def store_lifetime() -> None:
         async with await Store.open(db, KeyRing.load_or_create(db)) as store:
-            await store.set_attributes("device", device_id, {"production_lifetime_wh": stored})
+            polled = {"production_lifetime_wh": stored, "grid_import_lifetime_wh": imported}
+            await store.set_attributes("device", device_id, polled)
 
     asyncio.run(store_lifetime())
     second, _ = asyncio.run(_plan(db, now))
@@ -122,6 +131,10 @@ def test_a_later_run_fills_only_the_gap_and_its_counters_go_on(tmp_path: Path) -
     assert gap[0][1] >= stored and len(gap) <= 3 * 60
     assert second.options.production_at_least_wh >= gap[-1][1]
     assert "the last 3 hours" in second.notice
+    # The grid counters go on from what was polled last, not from the plant's start values.
+    grid = second.history.device["grid_import_lifetime_wh"]
+    assert 0 <= grid[0][1] - imported < 100
+    assert second.options.grid_import_from_wh == second.history.grid_import_wh
 
     restart = gap[-1][0] + 30  # restarted at once: nothing worth filling
     third, _ = asyncio.run(_plan(db, restart))

@@ -18,8 +18,13 @@ from gem_envoy.sim.plant import Plant, PlantConfig, Snapshot
 FINE_SPAN_S = 86_400.0
 """The last day is sampled finer: the 24-hour chart is the one looked at most."""
 FINE_STEP_S = 60.0
+COARSE_SPAN_S = 10 * 86_400.0
+"""The last 10 days (as long as the host keeps raw points) every 5 minutes; before them,
+hourly: the host keeps only hourly buckets of those days, so finer points would only cost
+time (400 days in a few seconds)."""
 COARSE_STEP_S = 300.0
 """Five minutes: the inverters' own reporting period, and plenty for a 7-day chart."""
+HOURLY_STEP_S = 3600.0
 
 Points = list[tuple[float, float]]
 
@@ -31,9 +36,12 @@ class DemoHistory:
     device: dict[str, Points] = field(default_factory=dict)
     """Attribute name -> (time, value) points."""
     inverters: dict[str, Points] = field(default_factory=dict)
-    """Inverter serial -> its `last_w` points (a zone's address is its inverter's serial)."""
+    """Inverter serial -> its `last_w` points over the last 10 days (a zone's address is its
+    inverter's serial)."""
     production_wh: float = 0.0
     consumption_wh: float = 0.0
+    grid_import_wh: float = 0.0
+    grid_export_wh: float = 0.0
     """The lifetime counters at `until`, where the live plant's go on from."""
     battery_percent: float = 50.0
     """The batteries' charge at the plant's last local midnight before `until`, where the
@@ -47,8 +55,10 @@ class DemoHistory:
 
 def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHistory:
     """The plant of ``config`` from ``since`` to ``until`` (both excluded), sampled every
-    5 minutes, every minute over the last day. Its lifetime counters start from
-    ``config``'s floors (what the database last held) at ``since``."""
+    hour, every 5 minutes over the last 10 days and every minute over the last day,
+    integrated in steps as long as its samples' (at most 5 minutes in the last 10 days).
+    Its lifetime counters start from ``config``'s floors (what the database last held) at
+    ``since``."""
     plant = Plant(config, since)
     history = DemoHistory(since, until, battery_percent=config.initial_soc_percent)
     midnight = plant.local_midnight(until)
@@ -56,11 +66,13 @@ def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHis
         if plant.time <= midnight <= t:
             plant.advance_to(midnight)
             history.battery_percent = _charge_percent(plant)
-        plant.advance_to(t, step_s=COARSE_STEP_S if until - t > FINE_SPAN_S else FINE_STEP_S)
-        snap = plant.snapshot()
+        plant.advance_to(t, step_s=_step(until - t))
+        snap = _peek(plant)
         for name, value in device_values(plant, snap).items():
             history.device.setdefault(name, []).append((t, value))
-        if _on_report_period(t):  # their reports change only every five minutes
+        # Their reports change only every five minutes, and no view charts an inverter
+        # further back than the raw points kept (10 days): older ones would cost start-up.
+        if _on_report_period(t) and until - t <= COARSE_SPAN_S:
             for inverter, report in zip(plant.inverters, snap.reports, strict=True):
                 history.inverters.setdefault(inverter.serial, []).append((t, report.watts))
     if plant.time <= midnight:  # no sample since that midnight: it is within the last minute
@@ -69,6 +81,8 @@ def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHis
     plant.advance_to(until)
     history.production_wh = plant.counters.production_wh
     history.consumption_wh = plant.counters.consumption_wh
+    history.grid_import_wh = plant.counters.import_wh
+    history.grid_export_wh = plant.counters.export_wh
     return history
 
 
@@ -90,6 +104,9 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
             "consumption_today_wh": _whole(c.consumption_today_wh),
             "consumption_lifetime_wh": _whole(c.consumption_wh),
             "net_power_w": _whole(-snap.grid_w),
+            # The net CT's two directions (/ivp/meters/readings), as the driver reads them.
+            "grid_import_lifetime_wh": _whole(c.import_wh),
+            "grid_export_lifetime_wh": _whole(c.export_wh),
         }
     if snap.soc_wh:
         values |= {
@@ -98,6 +115,32 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
             "battery_capacity_wh": _whole(sum(snap.soc_wh)),
         }
     return values
+
+
+def _peek(plant: Plant) -> Snapshot:
+    """The plant now, as `Plant.snapshot` makes it but without copying its counters and
+    reports: they are read at once and never kept, and the copies were a third of the time
+    of a year's samples."""
+    t = plant.time
+    solar, load = plant.solar_w(t), plant.load_w(t)
+    battery = tuple(plant.battery_w(solar - load, t))
+    return Snapshot(
+        time=t,
+        solar_w=solar,
+        load_w=load,
+        battery_w=battery,
+        grid_w=load - solar - sum(battery),
+        soc_wh=tuple(plant.soc_wh),
+        counters=plant.counters,
+        reports=tuple(plant.reports),
+    )
+
+
+def _step(before_end: float) -> float:
+    """The sampling step at ``before_end`` seconds before the history's end."""
+    if before_end <= FINE_SPAN_S:
+        return FINE_STEP_S
+    return COARSE_STEP_S if before_end <= COARSE_SPAN_S else HOURLY_STEP_S
 
 
 def _charge_percent(plant: Plant) -> float:
@@ -119,15 +162,20 @@ def _whole(value: float) -> int:
 
 
 def _sample_times(since: float, until: float) -> list[float]:
-    """Whole minutes strictly between ``since`` and ``until``: on the 5-minute marks until
-    the last day, then every minute."""
-    fine_from = until - FINE_SPAN_S
+    """Whole minutes strictly between ``since`` and ``until``: on the hours until the last
+    10 days, then on the 5-minute marks until the last day, then every minute."""
+    # Where a finer step starts, on a whole minute: a mark there is never skipped.
+    bounds = [
+        math.ceil((until - span) / FINE_STEP_S) * FINE_STEP_S
+        for span in (COARSE_SPAN_S, FINE_SPAN_S)
+    ]
     times = []
     t = math.floor(since / FINE_STEP_S) * FINE_STEP_S + FINE_STEP_S
     while t < until:
-        if t >= fine_from or _on_report_period(t):
+        step = _step(until - t)
+        if t % step == 0:
             times.append(t)
-        t += FINE_STEP_S
+        t = min([math.floor(t / step) * step + step, *(b for b in bounds if b > t)])
     return times
 
 

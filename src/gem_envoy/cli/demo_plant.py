@@ -17,8 +17,9 @@ from gem_envoy.sim.options import SimOptions
 from gem_envoy.sim.plant import PlantConfig
 
 DAY_S = 86_400.0
-HISTORY_DAYS = 7
-"""At most this much past is made: the page's longest chart."""
+HISTORY_DAYS = 400
+"""At most this much past is made: the energy page's year views (this year and last) and a
+year-over-year comparison have something to show from the first run."""
 MIN_GAP_S = 60.0
 """A shorter gap since the last point is not worth filling."""
 
@@ -28,10 +29,18 @@ class DemoSimOptions(SimOptions):
     battery_start_percent: float = 50.0
     """The batteries' charge at the plant's local midnight, from which the simulator's plant
     starts its first day (the history's, for a charge that runs on from it)."""
+    grid_import_from_wh: float | None = None
+    grid_export_from_wh: float | None = None
+    """The grid counters the plant starts from (the history's last, or the database's)."""
 
     def plant_config(self) -> PlantConfig:
         config = super().plant_config()
-        return dataclasses.replace(config, initial_soc_percent=self.battery_start_percent)
+        return dataclasses.replace(
+            config,
+            initial_soc_percent=self.battery_start_percent,
+            grid_import_from_wh=self.grid_import_from_wh,
+            grid_export_from_wh=self.grid_export_from_wh,
+        )
 
 
 @dataclass(frozen=True)
@@ -44,17 +53,23 @@ class DemoPlan:
 
 async def plan_plant(store: Store, device_name: str, now: float) -> DemoPlan:
     """The simulator's options and the history to write for a demo started at ``now``:
-    the last 7 days on a first run, the gap since the last stored point on later ones."""
+    the last 400 days on a first run, the gap since the last stored point on later ones."""
     day = demo_day(now)
-    production, consumption, last = await _stored(store, device_name)
+    stored = await _stored(store, device_name)
     options = DemoSimOptions(
         inverters=12,
         cts=True,
         battery=True,
+        # One Encharge unit: with two, the plant's sunny days carry every night and the
+        # energy page would show no import at all.
+        battery_units=1,
         utc_offset_s=day.utc_offset_s,
-        production_at_least_wh=production,
-        consumption_at_least_wh=consumption,
+        production_at_least_wh=stored.get("production_lifetime_wh", 0.0),
+        consumption_at_least_wh=stored.get("consumption_lifetime_wh", 0.0),
+        grid_import_from_wh=stored.get("grid_import_lifetime_wh"),
+        grid_export_from_wh=stored.get("grid_export_lifetime_wh"),
     )
+    last = await _latest(store, device_name)
     since = max(now - HISTORY_DAYS * DAY_S, last if last is not None else 0.0)
     if now - since < MIN_GAP_S:
         return DemoPlan(day, options, None, demo_notice(day, now, 0))
@@ -64,29 +79,45 @@ async def plan_plant(store: Store, device_name: str, now: float) -> DemoPlan:
         options,
         production_at_least_wh=history.production_wh,
         consumption_at_least_wh=history.consumption_wh,
+        grid_import_from_wh=history.grid_import_wh,
+        grid_export_from_wh=history.grid_export_wh,
         battery_start_percent=history.battery_percent,
     )
     return DemoPlan(day, options, history, demo_notice(day, now, (now - since) / DAY_S))
 
 
-async def _stored(store: Store, device_name: str) -> tuple[float, float, float | None]:
-    """The production and consumption lifetimes the demo device last reported (0 before
-    its first poll), and when its newest history point was recorded. The plant goes on from
-    them rather than restarting from the same start values at every run, which the driver
-    would take for a gateway reboot."""
+COUNTERS = (
+    "production_lifetime_wh",
+    "consumption_lifetime_wh",
+    "grid_import_lifetime_wh",
+    "grid_export_lifetime_wh",
+)
+
+
+async def _stored(store: Store, device_name: str) -> dict[str, float]:
+    """The lifetime counters the demo device last reported (none before its first poll).
+    The plant goes on from them rather than restarting from the same start values at every
+    run, which the driver would take for a gateway reboot."""
     try:
         device = await store.get_device(device_name)
     except NotFoundError:
-        return 0.0, 0.0, None
+        return {}
     stored = await store.get_attributes("device", device.id)
+    found = {name: stored[name].value for name in COUNTERS if name in stored}
+    return {
+        name: float(value)
+        for name, value in found.items()
+        if isinstance(value, int | float) and not isinstance(value, bool)
+    }
 
-    def value(name: str) -> float:
-        found = stored[name].value if name in stored else None
-        is_number = isinstance(found, int | float) and not isinstance(found, bool)
-        return float(found) if is_number else 0.0  # type: ignore[arg-type]
 
-    last = await store.latest_history("device", device.id)
-    return value("production_lifetime_wh"), value("consumption_lifetime_wh"), last
+async def _latest(store: Store, device_name: str) -> float | None:
+    """When the demo device's newest history point was recorded (None: never)."""
+    try:
+        device = await store.get_device(device_name)
+    except NotFoundError:
+        return None
+    return await store.latest_history("device", device.id)
 
 
 def device_history(

@@ -53,6 +53,10 @@ class PlantConfig:
     consumption_at_least_wh: float = 0.0
     """Lifetime counters start no lower than these: a plant that goes on from what an
     earlier run reported (the demo's database) rather than looking like a rebooted one."""
+    grid_import_from_wh: float | None = None
+    grid_export_from_wh: float | None = None
+    """Grid counters that start exactly here (after the floors above), when set: a plant
+    that goes on from a stored history's import and export (the demo's)."""
     phases: int = 2
     """1 single-phase, 2 split-phase (North America), 3 three-phase (see `phases`)."""
 
@@ -198,6 +202,10 @@ class Plant:
         c.export_wh += produced
         c.consumption_wh += consumed
         c.import_wh += consumed
+        if self.config.grid_import_from_wh is not None:
+            c.import_wh = self.config.grid_import_from_wh
+        if self.config.grid_export_from_wh is not None:
+            c.export_wh = self.config.grid_export_from_wh
 
     def reboot(self, loss: float) -> None:
         """What a reboot does to the counters: every lifetime counter drops by the fraction
