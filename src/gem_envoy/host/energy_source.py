@@ -6,9 +6,12 @@ a store without rollups).
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 from typing import Protocol, cast
+
+from gem_envoy.host.store.energy_sums import CounterEnergy
 
 
 class Rollup(Protocol):
@@ -47,11 +50,34 @@ class RollupReader(Protocol):
     ) -> float | None: ...
 
 
+class EnergySummer(Protocol):
+    """A store that sums a counter's rollups per report bucket itself (`Store.counter_energy`)."""
+
+    async def counter_energy(
+        self, target_type: str, target_id: int, name: str, resolution_s: int, edges: Sequence[float]
+    ) -> CounterEnergy: ...
+
+
 async def slot_energy(
-    store: HistoryReader, device_id: int, name: str, resolution_s: int, since: float, until: float
+    store: HistoryReader,
+    device_id: int,
+    name: str,
+    resolution_s: int,
+    since: float,
+    until: float,
+    edges: Sequence[float] | None = None,
 ) -> dict[float, float]:
     """Wh per slot start (multiples of `resolution_s`) for since <= slot < until: the
-    rollups' deltas up to where they are folded, raw readings from there on."""
+    rollups' deltas up to where they are folded, raw readings from there on.
+
+    Given the report's bucket `edges` (ascending, from `since` to `until`), a store that
+    sums per bucket itself (`Store.counter_energy`) does, and each sum is keyed by its
+    bucket's start: the same totals per bucket for `energy.sum_into`, without reading a
+    year of slots into Python."""
+    if edges is not None and hasattr(store, "counter_energy"):
+        summer = cast(EnergySummer, store)
+        found = await summer.counter_energy("device", device_id, name, resolution_s, edges)
+        return _per_bucket(found, edges, resolution_s)
     slots: dict[float, float] = {}
     raw_from = since
     if hasattr(store, "rollups") and hasattr(store, "rolled_up_until"):
@@ -80,6 +106,26 @@ async def _from_history(
     energy. The readings of the slot before `since` are fetched too, so that the first rise
     is not lost."""
     points = await store.history("device", device_id, name, since - resolution_s, until)
+    return _rises(points, resolution_s, since, until)
+
+
+def _per_bucket(
+    found: CounterEnergy, edges: Sequence[float], resolution_s: int
+) -> dict[float, float]:
+    """The store's sums per bucket, keyed by bucket start, with the raw readings' rises
+    after the rollups added to their buckets (later in time, so added after, as slot by
+    slot)."""
+    sums = {edges[index]: wh for index, wh in sorted(found.sums.items())}
+    for start, wh in _rises(found.raw, resolution_s, found.raw_from, edges[-1]).items():
+        bucket = edges[bisect.bisect_right(edges, start) - 1]
+        sums[bucket] = sums.get(bucket, 0.0) + wh
+    return sums
+
+
+def _rises(
+    points: Sequence[tuple[float, float]], resolution_s: int, since: float, until: float
+) -> dict[float, float]:
+    """Each slot's rise between consecutive readings (a fall counts nothing)."""
     slots: dict[float, float] = {}
     previous: float | None = None
     for ts, value in points:

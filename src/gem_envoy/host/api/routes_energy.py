@@ -49,9 +49,10 @@ async def device_energy(
     driver = ctx.supervisor.drivers.get(device.driver)
     roles = driver.metadata().energy_names() if driver else {}
     resolution = energy.resolution_for(spans)
+    edges = [b.start_s for b in spans] + [spans[-1].end_s]
     deltas = {
         role: await slot_energy(
-            ctx.store, device.id, name, resolution, spans[0].start_s, spans[-1].end_s
+            ctx.store, device.id, name, resolution, edges[0], edges[-1], edges=edges
         )
         for role, name in roles.items()
     }

@@ -21,7 +21,17 @@ from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
-from . import accounts, api_keys, config, devices, history_bulk, rollups, schema, sessions
+from . import (
+    accounts,
+    api_keys,
+    config,
+    devices,
+    energy_sums,
+    history_bulk,
+    rollups,
+    schema,
+    sessions,
+)
 from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
@@ -498,6 +508,24 @@ class Store:
             target=target,
             name=check_attribute_name(name),
             resolution=_check_resolution(resolution_s),
+        )
+        return await self._read(job)
+
+    async def counter_energy(
+        self, target_type: str, target_id: int, name: str, resolution_s: int, edges: Sequence[float]
+    ) -> energy_sums.CounterEnergy:
+        """A lifetime counter's rollup energy summed per bucket between consecutive `edges`,
+        and its raw readings after the rollups, in one read (`energy_sums`)."""
+        target = (check_target_type(target_type), check_id("target id", target_id))
+        times = [_check_time("edge", edge) for edge in edges]
+        if len(times) < 2 or times != sorted(times):
+            raise ValidationError("energy buckets need two or more ascending edges")
+        job = partial(
+            energy_sums.counter_energy,
+            target=target,
+            name=check_attribute_name(name),
+            resolution=_check_resolution(resolution_s),
+            edges=times,
         )
         return await self._read(job)
 
