@@ -19,10 +19,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import busy, derive, fleet, live, machine, percycle, report, results, startup
+from bench import busy, derive, energy, fleet, live, machine, percycle, report, results, startup
 from bench.protocol import ROOT
 
-SECTIONS = ("percycle", "busy", "fleet", "derive", "startup", "live")
+SECTIONS = ("percycle", "busy", "fleet", "derive", "startup", "live", "energy")
 FULL: dict[str, Any] = {
     # 120 cycles at 5 s = 10 minutes of schedule: the 5-minute inverter list exactly twice.
     "percycle": percycle.CycleSettings(warmup=5, cycles=120, repeats=3),
@@ -33,6 +33,8 @@ FULL: dict[str, Any] = {
     "live": live.LiveSettings(),
     # An hour of each side's schedule under the field latency profile, 3 seeds (issue 17).
     "busy": busy.BusySettings(),
+    # A simulated year of one 40-zone gateway polled every 30 s (issue 15): about 15 minutes.
+    "energy": energy.EnergySettings(),
 }
 QUICK: dict[str, Any] = {
     "percycle": percycle.CycleSettings(warmup=1, cycles=3, repeats=1),
@@ -41,6 +43,7 @@ QUICK: dict[str, Any] = {
     "startup": {"repeats": 1},
     "live": live.QUICK,
     "busy": busy.QUICK,
+    "energy": energy.QUICK,
 }
 
 
@@ -131,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "machine": live_about,
             "settings": asdict(chosen["live"]),
         }
+    energy_results = energy.section(chosen["energy"], log) if "energy" in sections else {}
     about["load_average_at_end"] = machine.load_average()
     doc = results.headline(percycle_results, fleet_results, derive_results)
     doc |= {
@@ -144,6 +148,7 @@ def main(argv: list[str] | None = None) -> int:
             "derive": chosen["derive"],
             "startup": chosen["startup"],
             "busy": asdict(chosen["busy"]),
+            "energy": asdict(chosen["energy"]),
         },
         "percycle": percycle_results,
         "fleet_details": fleet_results,
@@ -151,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
         "startup": startup_results,
         "live": live_results,
     }
+    if energy_results:
+        doc["energy"] = energy_results
     if busy_results:
         doc |= {"gateway_busy_s_per_hour": busy.headline(busy_results), "busy": busy_results}
     doc = results.merge(results.read(args.out), doc, sections)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.report_busy import busy_lines
+from bench.report_energy import energy_lines
 from bench.report_live import live_lines
 from bench.shapes import SHAPES
 from bench.targets import evaluate
@@ -188,6 +189,7 @@ def tables(doc: dict[str, Any]) -> str:
         *derive_lines(doc),
         *startup_lines(doc),
         *busy_lines(doc),
+        *energy_lines(doc),
         *target_lines(doc),
         *live_lines(doc),
     ]

@@ -126,3 +126,18 @@ def test_live_section(tmp_path: Path) -> None:
     assert 0 < number(fleet["cpu_percent"]) < 400 and number(fleet["rss_kb_per_device"]) > 0
     assert fleet["stream"]["live_sources"] == {"stream": fleet["stream"]["devices"]}
     assert "### Live telemetry" in doc and "p99 age of production_now_w" in doc
+
+
+@pytest.mark.timeout(150)
+def test_energy_section(tmp_path: Path) -> None:
+    """A few simulated days of the year-sized database (issue 15): written, folded and
+    pruned through the store, measured on disk, and the three queries answered."""
+    data, doc = run_bench(tmp_path, "--sections", "energy")
+    energy = data["energy"]
+    assert number(energy["points_written"]) > 100_000  # 3 days of 40 zones every 30 s
+    assert 0 < number(energy["db_mb_after_vacuum"]) <= number(energy["db_mb"])
+    assert number(energy["rows"]["rollups_hourly"]) > 0 and number(energy["rows"]["raw"]) > 0
+    for query in ("energy_month_1y", "chart_7d", "chart_1y"):
+        assert number(energy["queries_ms"][query]["median_ms"]) > 0
+        assert number(energy["queries_ms"][query]["answer_bytes"]) > 100
+    assert "### A year of history: disk and queries" in doc
