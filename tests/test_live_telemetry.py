@@ -19,6 +19,7 @@ from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, SimServer, start_simulator
 from gem_envoy.sim.faults import Fault
+from tests.device_events import published
 from tests.eventually import eventually
 
 POLL_MS = 5_000  # the floor: history windows of 5 s
@@ -39,17 +40,7 @@ class Live:
 
     async def changes_of(self, name: str, seconds: float) -> list[float]:
         """When `name` changed on the host's event stream during `seconds`."""
-        seen: list[float] = []
-        async with self.host.events.subscribe() as queue:
-            deadline = time.monotonic() + seconds
-            while (left := deadline - time.monotonic()) > 0:
-                try:
-                    change = await asyncio.wait_for(queue.get(), left)
-                except TimeoutError:
-                    break
-                if change.target_type == "device" and name in change.values:
-                    seen.append(time.monotonic())
-        return seen
+        return [at for at, _ in await published(self.host.events, self.device_id, name, seconds)]
 
 
 @asynccontextmanager

@@ -9,7 +9,6 @@ the feed's defences at once (the watchdog, the fallback, the rest).
 
 from __future__ import annotations
 
-import asyncio
 import math
 import os
 import time
@@ -22,6 +21,7 @@ from gem_envoy.host.service import Host
 from gem_envoy.host.types import AttributeValue
 from gem_envoy.sim import SimOptions, start_simulator
 from gem_envoy.sim.faults import Fault
+from tests.device_events import published
 from tests.eventually import eventually
 
 FULL = os.environ.get("GEM_ENVOY_RELIABILITY") == "full"
@@ -62,7 +62,7 @@ async def test_live_survives_a_stream_fault(tmp_path: Path, kind: str) -> None:
         await eventually(on_stream, what="the stream first")
         started = time.time()
         await sim.set_fault(Fault(kind, duration_s=FAULT_S))
-        seen = await _watch(host, device.id, WATCH_S)
+        seen = await published(host.events, device.id, "production_now_w", WATCH_S)
         points = await host.store.history("device", device.id, "production_now_w", started)
     finally:
         await host.close()
@@ -78,19 +78,3 @@ async def test_live_survives_a_stream_fault(tmp_path: Path, kind: str) -> None:
     missing = [w for w in range(first, last) if w not in windows]
     assert not missing, f"{kind}: history has no point in {len(missing)} polling interval(s)"
     assert sim.stats.max_streams_open == 1
-
-
-async def _watch(host: Host, device_id: int, seconds: float) -> list[tuple[float, float]]:
-    """(when, watts) of each production_now_w the host published during `seconds`."""
-    seen: list[tuple[float, float]] = []
-    async with host.events.subscribe() as queue:
-        deadline = time.monotonic() + seconds
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                change = await asyncio.wait_for(queue.get(), left)
-            except TimeoutError:
-                break
-            watts = change.values.get("production_now_w")
-            if change.target_id == device_id and isinstance(watts, int | float):
-                seen.append((time.time(), float(watts)))
-    return seen
