@@ -2,6 +2,12 @@
 
 from .hashing import HashingBusy
 from .history_bulk import HistorySeries
+from .history_methods import (
+    DEFAULT_RETENTION_DAYS,
+    DEFAULT_ROLLUP_RETENTION_DAYS,
+    HISTORY_RETENTION_KEY,
+    ROLLUP_RETENTION_KEY,
+)
 from .models import (
     Attribute,
     AttributeValue,
@@ -16,13 +22,7 @@ from .models import (
     ValidationError,
     Zone,
 )
-from .store import (
-    DEFAULT_RETENTION_DAYS,
-    DEFAULT_ROLLUP_RETENTION_DAYS,
-    HISTORY_RETENTION_KEY,
-    ROLLUP_RETENTION_KEY,
-    Store,
-)
+from .store import Store
 
 __all__ = [
     "DEFAULT_RETENTION_DAYS",

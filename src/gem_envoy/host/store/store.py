@@ -5,44 +5,41 @@ settings.
 then hands the work to the single writer queue or to the reader thread; the SQL itself
 lives in `devices`, `attributes`, `rollups`, `accounts`, `sessions` and `config`. Passwords
 are hashed on threads of their own (`hashing`), never on the database threads.
+
+Devices, zones, attributes, commands and settings are here; history and rollups are in
+`history_methods`, users, sessions and API keys in `account_methods` (parts of `Store`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import re
 import sqlite3
-import time
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from functools import partial
 from pathlib import Path
 from types import TracebackType
 
 from ..secrets import KeyRing
+from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
 from . import (
-    accounts,
-    api_keys,
     config,
     devices,
-    energy_sums,
-    history_bulk,
-    rollups,
     schema,
-    sessions,
 )
-from . import attributes as attribute_sql  # not `attributes`: add_device has that parameter
+from .account_methods import AccountMethods
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
-from .history_bulk import HistorySeries
+from .history_methods import (
+    RETENTION,
+    HistoryMethods,
+    parse_retention,
+)
 from .models import (
     Attribute,
     AttributeValue,
     Device,
-    Rollup,
-    StoredApiKey,
-    StoredSession,
     StoreError,
     ValidationError,
     Zone,
@@ -51,36 +48,24 @@ from .validate import (
     check_attribute_name,
     check_commands,
     check_device_name,
-    check_digest,
     check_flag,
     check_id,
-    check_key_role,
     check_name,
-    check_password,
-    check_role,
     check_setting_value,
     check_target_type,
     check_text,
+    check_time,
     check_values,
 )
 from .writer import Writer
 
 log = logging.getLogger(__name__)
 
-HISTORY_RETENTION_KEY = "history_retention_days"
-DEFAULT_RETENTION_DAYS = 10
-ROLLUP_RETENTION_KEY = "rollup_5min_retention_days"  # hourly rollups are kept forever
-DEFAULT_ROLLUP_RETENTION_DAYS = 365
-_RETENTION = {
-    HISTORY_RETENTION_KEY: DEFAULT_RETENTION_DAYS,
-    ROLLUP_RETENTION_KEY: DEFAULT_ROLLUP_RETENTION_DAYS,
-}
-_DAY = 86400.0
 _ID = re.compile(r"[0-9]+")
 _RESERVED_SETTINGS = (config.KEY_CHECK,)
 
 
-class Store:
+class Store(HistoryMethods, AccountMethods):
     """Open with `await Store.open(path, keyring)`; close with `await store.close()`."""
 
     def __init__(self, path: Path, keyring: KeyRing, writer: DbThread, reader: DbThread) -> None:
@@ -341,9 +326,7 @@ class Store:
             target=target,
             values=checked,
             history=frozenset(history),
-            points=[
-                (check_attribute_name(n), _check_time("timestamp", t), v) for n, t, v in points
-            ],
+            points=[(check_attribute_name(n), check_time("timestamp", t), v) for n, t, v in points],
         )
         await self._write(job)
 
@@ -360,284 +343,6 @@ class Store:
         target = (check_target_type(target_type), check_id("target id", target_id))
         job = partial(attribute_sql.get_attributes, keyring=self._keyring, target=target)
         return await self._read(job)
-
-    async def history(
-        self,
-        target_type: str,
-        target_id: int,
-        name: str,
-        since: float,
-        until: float | None = None,
-    ) -> list[tuple[float, float]]:
-        """(timestamp, value) points with since <= timestamp <= until, oldest first."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            attribute_sql.history,
-            target=target,
-            name=check_attribute_name(name),
-            since=_check_time("since", since),
-            until=None if until is None else _check_time("until", until),
-        )
-        return await self._read(job)
-
-    async def add_history(self, series: Iterable[HistorySeries]) -> int:
-        """Insert many past points at once, in one transaction (all or none): generated or
-        imported history, beside what polls record. Returns how many points were added.
-
-        Points are checked as they are written (targets exist, names are valid and not
-        secure, timestamps and values finite); `series` may be a generator, so that a long
-        backfill is never held in memory whole.
-        """
-        return await self._write(partial(history_bulk.add_history, series=series))
-
-    async def latest_history(self, target_type: str, target_id: int) -> float | None:
-        """When the newest history point of a device or zone was recorded (None: never)."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        return await self._read(partial(history_bulk.latest_history, target=target))
-
-    async def prune_history(self, now: float | None = None) -> int:
-        """Delete history points older than the retention setting, but none before it is
-        rolled up; returns how many. In jobs of a bounded size, so that polls never wait."""
-        now = time.time() if now is None else _check_time("now", now)
-        days = await self.retention_days(HISTORY_RETENTION_KEY)
-        return await self._prune(partial(rollups.prune_raw, cutoff=now - days * _DAY))
-
-    async def prune_rollups(self, now: float | None = None) -> int:
-        """Delete 5-minute rollups older than their retention setting (but none before its
-        hour is folded); returns how many. Hourly rollups are kept forever."""
-        now = time.time() if now is None else _check_time("now", now)
-        days = await self.retention_days(ROLLUP_RETENTION_KEY)
-        return await self._prune(partial(rollups.prune_five_minutes, cutoff=now - days * _DAY))
-
-    async def _prune(self, job: Job[int]) -> int:
-        removed = 0
-        while (batch := await self._write(job)) > 0:
-            removed += batch
-            if batch < rollups.PRUNE_ROWS:
-                break
-        return removed
-
-    async def retention_days(self, key: str) -> float:
-        """The days of history (`HISTORY_RETENTION_KEY`) or of 5-minute rollups
-        (`ROLLUP_RETENTION_KEY`) kept, as set or by default."""
-        default = _RETENTION[key]
-        text = await self.get_setting(key, str(default))
-        try:
-            return _parse_retention(key, text)
-        except ValidationError as exc:
-            # set_setting refuses such values, so the row was edited by hand; keep running.
-            log.warning("%s; keeping %d days", exc, default)
-            return default
-
-    # Rollups (see `rollups` and `folding`)
-
-    def declare_counters(self, names: Collection[str]) -> None:
-        """The attribute names that are lifetime counters (their drivers declare them
-        `total`): their rollups add up energy per bucket. Before the first `roll_up`."""
-        self._counters = frozenset(names)
-
-    async def roll_up(self, now: float | None = None) -> int:
-        """One pass: fold every series' complete buckets that are not yet folded, one
-        bounded batch per writer job. Returns how many buckets were written."""
-        now = time.time() if now is None else _check_time("now", now)
-        until = rollups.complete_until(now)
-        written = 0
-        for series in await self._read(rollups.list_series):
-            job = partial(
-                rollups.fold_batch, series=series, counter=series[2] in self._counters, until=until
-            )
-            finished = False
-            while not finished:
-                count, finished = await self._write(job)
-                written += count
-        return written
-
-    async def rollups(
-        self,
-        target_type: str,
-        target_id: int,
-        name: str,
-        resolution_s: int,
-        since: float,
-        until: float | None = None,
-    ) -> list[Rollup]:
-        """The buckets of `resolution_s` (300 or 3600) seconds starting at since <= start <
-        until, oldest first. Buckets without points are absent."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.read_rollups,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=_check_resolution(resolution_s),
-            since=_check_time("since", since),
-            until=None if until is None else _check_time("until", until),
-        )
-        return await self._read(job)
-
-    async def rolled_up_history(
-        self,
-        target_type: str,
-        target_id: int,
-        name: str,
-        resolution_s: int,
-        since: float,
-        until: float | None = None,
-    ) -> list[tuple[float, float]]:
-        """A long chart's (timestamp, value) points, oldest first, in one read: a point per
-        bucket of `resolution_s` seconds (its middle; its mean, or a counter's maximum) up to
-        where the series is folded, then the raw points after; since <= timestamp <= until."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.rolled_up_history,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=_check_resolution(resolution_s),
-            since=_check_time("since", since),
-            until=None if until is None else _check_time("until", until),
-        )
-        return await self._read(job)
-
-    async def rolled_up_until(
-        self, target_type: str, target_id: int, name: str, resolution_s: int
-    ) -> float | None:
-        """Where the series' buckets of `resolution_s` end: every bucket before is final,
-        the points from there on are raw only. None: nothing folded yet."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.rolled_up_until,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=_check_resolution(resolution_s),
-        )
-        return await self._read(job)
-
-    async def counter_energy(
-        self, target_type: str, target_id: int, name: str, resolution_s: int, edges: Sequence[float]
-    ) -> energy_sums.CounterEnergy:
-        """A lifetime counter's rollup energy summed per bucket between consecutive `edges`,
-        and its raw readings after the rollups, in one read (`energy_sums`)."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        times = [_check_time("edge", edge) for edge in edges]
-        if len(times) < 2 or times != sorted(times):
-            raise ValidationError("energy buckets need two or more ascending edges")
-        job = partial(
-            energy_sums.counter_energy,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=_check_resolution(resolution_s),
-            edges=times,
-        )
-        return await self._read(job)
-
-    # Users
-
-    async def add_user(self, username: str, password: str, role: str) -> None:
-        username = check_name("username", username)
-        password = check_password(password)
-        role = check_role(role)
-        password_hash = await self._hash(password)
-        await self._write(
-            partial(accounts.add_user, username=username, password_hash=password_hash, role=role)
-        )
-
-    async def set_password(self, username: str, password: str) -> int:
-        """Set a new password; the user's sessions end. Returns how many did."""
-        username = check_name("username", username)
-        password_hash = await self._hash(check_password(password))
-        job = partial(accounts.set_password, username=username, password_hash=password_hash)
-        return await self._write(job)
-
-    async def set_role(self, username: str, role: str) -> int:
-        """Change the user's role (never the last admin's); a change ends the user's
-        sessions. Returns how many ended."""
-        job = partial(
-            accounts.set_role, username=check_name("username", username), role=check_role(role)
-        )
-        return await self._write(job)
-
-    async def delete_user(self, username: str) -> int:
-        """Delete the user (never the last admin) and end its sessions; returns how many."""
-        return await self._write(
-            partial(accounts.delete_user, username=check_name("username", username))
-        )
-
-    async def check_login(self, username: str, password: str) -> str | None:
-        """The user's role if the password is right, else None. Raises `HashingBusy` when
-        too many checks are already running or waiting."""
-        if not isinstance(username, str) or not isinstance(password, str):
-            raise ValidationError("username and password must be strings")
-        found = await self._read(partial(accounts.find_login, username=username))
-        stored, role = found if found is not None else (accounts.DUMMY_HASH, None)
-        if self._closed:
-            raise StoreError("the store is closed")
-        matches = await self._hasher.verify(password, stored)
-        return role if matches else None
-
-    async def list_users(self) -> list[tuple[str, str]]:
-        """(username, role) pairs, by username."""
-        return await self._read(accounts.list_users)
-
-    async def _hash(self, password: str) -> str:
-        if self._closed:
-            raise StoreError("the store is closed")
-        return await self._hasher.hash(password)
-
-    # Sessions of the API (keyed by the SHA-256 of the token; the token is never stored)
-
-    def add_session(
-        self, key: str, username: str, role: str, expires: float, *, now: float
-    ) -> asyncio.Future[None]:
-        """Queue a new session, pruning expired ones. Queued at once, not when awaited, so
-        that a session made and then revoked is written in that order."""
-        job = partial(
-            sessions.add_session,
-            key=key,
-            username=username,
-            role=check_role(role),
-            expires=expires,
-            now=now,
-        )
-        return self._writer.enqueue(job)
-
-    async def get_session(self, key: str) -> StoredSession | None:
-        """The stored session, expired or not: the caller's clock decides."""
-        return await self._read(partial(sessions.get_session, key=key))
-
-    async def delete_session(self, key: str) -> None:
-        await self._write(partial(sessions.delete_session, key=key))
-
-    async def delete_user_sessions(self, username: str) -> int:
-        """End every session of the user; returns how many there were."""
-        return await self._write(partial(sessions.delete_user_sessions, username=username))
-
-    async def prune_sessions(self, now: float | None = None) -> int:
-        """Delete expired sessions; returns how many."""
-        now = time.time() if now is None else _check_time("now", now)
-        return await self._write(partial(sessions.prune_sessions, now=now))
-
-    # API keys (keyed by name, found by the SHA-256 of the key; the key is never stored)
-
-    async def add_api_key(self, name: str, key_hash: str, role: str) -> StoredApiKey:
-        """Store a new key's digest; ConflictError when the name is taken."""
-        job = partial(
-            api_keys.add_api_key,
-            name=check_name("API key name", name),
-            key_hash=check_digest(key_hash),
-            role=check_key_role(role),
-            now=time.time(),
-        )
-        return await self._write(job)
-
-    async def find_api_key(self, key_hash: str) -> StoredApiKey | None:
-        return await self._read(partial(api_keys.find_api_key, key_hash=key_hash))
-
-    async def list_api_keys(self) -> list[StoredApiKey]:
-        return await self._read(api_keys.list_api_keys)
-
-    async def delete_api_key(self, name: str) -> None:
-        """Revoke a key: NotFoundError when there is none of that name."""
-        name = check_name("API key name", name)
-        await self._write(partial(api_keys.delete_api_key, name=name))
 
     # Driver commands and settings
 
@@ -666,31 +371,6 @@ class Store:
         if key in _RESERVED_SETTINGS:
             raise ValidationError(f"setting {key!r} is managed by the store")
         value = check_setting_value(key, value)
-        if key in _RETENTION:
-            _parse_retention(key, value)
+        if key in RETENTION:
+            parse_retention(key, value)
         await self._write(partial(config.set_setting, key=key, value=value))
-
-
-def _check_time(what: str, value: object) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValidationError(f"{what} must be a timestamp in seconds, not {value!r}")
-    if not math.isfinite(value):
-        raise ValidationError(f"{what} must be a finite timestamp")
-    return float(value)
-
-
-def _check_resolution(value: object) -> int:
-    if isinstance(value, bool) or value not in rollups.RESOLUTIONS:
-        raise ValidationError(f"rollups are by 300 or 3600 seconds, not {value!r}")
-    assert isinstance(value, int)
-    return value
-
-
-def _parse_retention(key: str, text: str) -> float:
-    try:
-        days = float(text)
-    except ValueError:
-        days = math.nan
-    if not (math.isfinite(days) and days > 0):
-        raise ValidationError(f"{key} must be a positive number of days, not {text!r}")
-    return days

@@ -188,3 +188,11 @@ def _check_storable(what: str, text: str, limit: int) -> None:
         raise ValidationError(f"{what} is not valid Unicode text") from None
     if size > limit:
         raise ValidationError(f"{what} is longer than {limit} bytes")
+
+
+def check_time(what: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValidationError(f"{what} must be a timestamp in seconds, not {value!r}")
+    if not math.isfinite(value):
+        raise ValidationError(f"{what} must be a finite timestamp")
+    return float(value)
