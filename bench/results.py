@@ -109,7 +109,8 @@ def merge(previous: dict[str, Any], fresh: dict[str, Any], sections: list[str]) 
     settings = dict(previous.get("settings", {}))
     settings.update({k: v for k, v in fresh.get("settings", {}).items() if k in sections})
     out["settings"] = settings
-    others_ran = bool(set(sections) - {"live"})
+    # `live` and `energy` carry their own time and load: alone, they describe no other run.
+    others_ran = bool(set(sections) - {"live", "energy"})
     out.update({k: fresh[k] for k in RUN_KEYS if k in fresh and (others_ran or k not in out)})
     return out
 
