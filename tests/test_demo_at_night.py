@@ -93,11 +93,14 @@ def test_a_second_night_run_goes_on_without_a_reboot_warning(tmp_path: Path) -> 
                     assert time.monotonic() < deadline, f"{run} run: no poll"
                     time.sleep(0.5)
                 lifetime = points(api, "production_lifetime_wh", time.time() - 8 * 24 * HOUR)
+                imported = points(api, "grid_import_lifetime_wh", time.time() - 8 * 24 * HOUR)
         finally:
             log = stop(process, seen)
         assert "went back" not in log and "reboot" not in log and "Traceback" not in log, log
         values = [v for _, v in lifetime]
         assert values == sorted(values), f"{run} run: the lifetime chart goes back"
+        grid = [v for _, v in imported]
+        assert grid == sorted(grid), f"{run} run: grid import goes back"
     assert "12 zone(s), one per inverter (0 added now)" in log
     assert "clock runs 12 hours behind" in log
     assert "history of the last" not in log  # restarted at once: no gap to fill, none made
