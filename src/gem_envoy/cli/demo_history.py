@@ -67,7 +67,7 @@ def simulate_history(config: PlantConfig, since: float, until: float) -> DemoHis
             plant.advance_to(midnight)
             history.battery_percent = _charge_percent(plant)
         plant.advance_to(t, step_s=_step(until - t))
-        snap = _peek(plant)
+        snap = plant.snapshot(detached=False)
         for name, value in device_values(plant, snap).items():
             history.device.setdefault(name, []).append((t, value))
         # Their reports change only every five minutes, and no view charts an inverter
@@ -115,25 +115,6 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
             "battery_capacity_wh": _whole(sum(snap.soc_wh)),
         }
     return values
-
-
-def _peek(plant: Plant) -> Snapshot:
-    """The plant now, as `Plant.snapshot` makes it but without copying its counters and
-    reports: they are read at once and never kept, and the copies were a third of the time
-    of a year's samples."""
-    t = plant.time
-    solar, load = plant.solar_w(t), plant.load_w(t)
-    battery = tuple(plant.battery_w(solar - load, t))
-    return Snapshot(
-        time=t,
-        solar_w=solar,
-        load_w=load,
-        battery_w=battery,
-        grid_w=load - solar - sum(battery),
-        soc_wh=tuple(plant.soc_wh),
-        counters=plant.counters,
-        reports=tuple(plant.reports),
-    )
 
 
 def _step(before_end: float) -> float:

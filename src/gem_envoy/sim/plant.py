@@ -286,7 +286,10 @@ class Plant:
 
     # -- state --------------------------------------------------------------------------
 
-    def snapshot(self) -> Snapshot:
+    def snapshot(self, *, detached: bool = True) -> Snapshot:
+        """The plant now. `detached=False` shares the live counters and reports instead of
+        copying them: for a reader that uses them at once and keeps nothing (the copies
+        were a third of the time of generating a year of samples)."""
         t = self.time
         solar, load = self.solar_w(t), self.load_w(t)
         battery = tuple(self.battery_w(solar - load, t))
@@ -297,8 +300,8 @@ class Plant:
             battery_w=battery,
             grid_w=load - solar - sum(battery),
             soc_wh=tuple(self.soc_wh),
-            counters=copy.deepcopy(self.counters),
-            reports=tuple(copy.copy(r) for r in self.reports),
+            counters=copy.deepcopy(self.counters) if detached else self.counters,
+            reports=tuple(copy.copy(r) for r in self.reports) if detached else tuple(self.reports),
         )
 
     def _integrate(self, t0: float, t1: float) -> None:
