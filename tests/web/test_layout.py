@@ -22,6 +22,7 @@ VIEWS = {
     "overview": "#flow .arrow.solar.active",
     "inverters": "#array .panel[data-status=ok]",
     "charts": "main svg",
+    "energy": "#energy-period",
     "admin/devices": "#device-table tbody tr",
     "admin/devices/1": "#f-name",  # the device form, with its zones
     "admin/devices/new": "#f-name",
