@@ -250,12 +250,17 @@ def prune_raw(conn: sqlite3.Connection, cutoff: float) -> int:
 
 
 def prune_five_minutes(conn: sqlite3.Connection, cutoff: float) -> int:
-    """Delete up to PRUNE_ROWS 5-minute buckets older than `cutoff` whose hour is folded."""
+    """Delete up to PRUNE_ROWS 5-minute buckets older than `cutoff` whose hour is folded.
+
+    Series by series (their hourly progress rows, CROSS JOIN keeping them the outer loop),
+    each series' old buckets found by the primary key's prefix: no index by age is kept, as
+    it would repeat every bucket's key (a third of the database)."""
     return conn.execute(
         "DELETE FROM rollups WHERE (target_type, target_id, name, resolution, start) IN"
-        " (SELECT r.target_type, r.target_id, r.name, r.resolution, r.start FROM rollups r"
-        " JOIN rollup_progress p ON p.target_type = r.target_type"
-        " AND p.target_id = r.target_id AND p.name = r.name AND p.resolution = ?"
-        " WHERE r.resolution = ? AND r.start < ? AND r.start < p.done_until LIMIT ?)",
-        (HOUR, FIVE_MINUTES, cutoff, PRUNE_ROWS),
+        " (SELECT r.target_type, r.target_id, r.name, r.resolution, r.start"
+        " FROM rollup_progress p CROSS JOIN rollups r"
+        " ON r.target_type = p.target_type AND r.target_id = p.target_id"
+        " AND r.name = p.name AND r.resolution = ?"
+        " WHERE p.resolution = ? AND r.start < ? AND r.start < p.done_until LIMIT ?)",
+        (FIVE_MINUTES, HOUR, cutoff, PRUNE_ROWS),
     ).rowcount
