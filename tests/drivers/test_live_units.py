@@ -1,7 +1,12 @@
-"""The live feed's pieces: which source, what a sample means, per-phase power."""
+"""The live feed's pieces: which source, what a sample means, per-phase power, and that
+the feed outlives a failure of its own."""
 
 from __future__ import annotations
 
+import pytest
+
+from gem_envoy.drivers.enphase_envoy import live_feed
+from gem_envoy.drivers.enphase_envoy.derive import Attributes
 from gem_envoy.drivers.enphase_envoy.live_choice import (
     LIVEDATA,
     POLL,
@@ -11,7 +16,11 @@ from gem_envoy.drivers.enphase_envoy.live_choice import (
 )
 from gem_envoy.drivers.enphase_envoy.live_values import live_attributes
 from gem_envoy.drivers.enphase_envoy.phases import phase_attributes
+from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.models import LivePower
+from gem_envoy.envoy.transport import HttpsTransport
+from gem_envoy.sim import SimOptions, start_simulator
+from tests.eventually import eventually
 
 
 class Clock:
@@ -82,3 +91,42 @@ def test_phases_appear_only_where_more_than_one_is_in_use() -> None:
     )
     night = phase_attributes((0.0, 0.0, 0.0), (80.0, 0.0, 40.0), (-80.0, 0.0, -40.0))
     assert night["production_now_w_l3"] == 0 and night["consumption_now_w_l2"] == 0
+
+
+class FailingOnce:
+    """A reporter whose first sample fails, as a store that is briefly unwritable would."""
+
+    def __init__(self) -> None:
+        self.samples: list[Attributes] = []
+        self.failed = False
+
+    async def live_values(self, values: Attributes) -> None:
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("the store is closed")
+        self.samples.append(values)
+
+    async def live_source(self, source: str) -> None:
+        del source
+
+
+async def test_a_failure_outside_the_gateway_does_not_end_the_feed(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(live_feed, "MAX_BACKOFF_S", 0.2)
+    sim = await start_simulator(SimOptions(clock_power=True, stream_interval_s=0.2))
+    client = EnvoyClient(
+        HttpsTransport(sim.host, sim.port, timeout_s=5), sim.mint_token("installer", 3600)
+    )
+    reporter = FailingOnce()
+    feed = live_feed.LiveFeed(client, reporter, name="envoy", interval_s=1.0)
+    try:
+        feed.observe(GatewayTraits(metered=True, installer=True, has_battery=False, firmware="D8"))
+        feed.start()
+        await eventually(lambda: len(reporter.samples) >= 2, timeout_s=10)
+    finally:
+        await feed.stop()
+        await client.close()
+        await sim.close()
+    assert reporter.failed
+    assert "the live feed failed" in caplog.text

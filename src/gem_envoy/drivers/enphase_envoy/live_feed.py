@@ -158,15 +158,32 @@ class LiveFeed:
 
     async def _run(self) -> None:
         while True:
-            self._changed.clear()
-            source = self._choice.choose(self._traits)
-            await self._announce(source)
-            if source == STREAM:
-                await self._follow_stream()
-            elif source == LIVEDATA:
-                await self._follow_livedata()
-            else:
-                await self._wait(self._choice.next_wake_s())
+            try:
+                await self._follow_chosen()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # A defect, or the host's store failing, must not end live power for good:
+                # the poll serves meanwhile, and the feed starts again.
+                log.exception(
+                    "device %s: the live feed failed; starting it again in %.0f s",
+                    self._name,
+                    MAX_BACKOFF_S,
+                )
+                self._supplied_at = float("-inf")
+                await self._wait(MAX_BACKOFF_S)
+
+    async def _follow_chosen(self) -> None:
+        """Follow the source of choice until it fails or the choice may have changed."""
+        self._changed.clear()
+        source = self._choice.choose(self._traits)
+        await self._announce(source)
+        if source == STREAM:
+            await self._follow_stream()
+        elif source == LIVEDATA:
+            await self._follow_livedata()
+        else:
+            await self._wait(self._choice.next_wake_s())
 
     async def _announce(self, source: str) -> None:
         if source != self.source:
