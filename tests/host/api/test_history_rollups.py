@@ -15,12 +15,14 @@ DAY = 86400.0
 
 async def hourly_points(host: Host, days: int = 100) -> tuple[int, float]:
     """A device with `days` of hourly points (power and a lifetime counter), each 600 s
-    into its hour, and one more 10 s ago; rolled up. Returns its id and the newest time."""
+    into its hour, and one more 10 s ago (in this hour); rolled up. Returns its id and the
+    newest time."""
     device = await host.add_device("meter", enabled=False)
     host.store.declare_counters({"energy_wh"})
     now = time.time()
-    base = now - now % HOUR - days * DAY
-    stamps = [base + k * HOUR + 600 for k in range(days * 24)] + [now - 10]
+    hour_start = now - now % HOUR
+    base = hour_start - days * DAY
+    stamps = [base + k * HOUR + 600 for k in range(days * 24)] + [max(now - 10, hour_start + 1)]
     await host.store.add_history(
         [
             HistorySeries("device", device["id"], "power_w", [(t, 100.0) for t in stamps]),
@@ -29,8 +31,10 @@ async def hourly_points(host: Host, days: int = 100) -> tuple[int, float]:
             ),
         ]
     )
-    await host.store.roll_up(now)
-    return device["id"], now - 10
+    # Every hour before this one folded, whatever the minute the test runs at (a bucket is
+    # folded 300 s after its end); the newest point, in this hour, stays raw.
+    await host.store.roll_up(hour_start + 301)
+    return device["id"], stamps[-1]
 
 
 async def chart(
