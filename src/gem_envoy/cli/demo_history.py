@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
+from gem_envoy.drivers.enphase_envoy.values import whole
 from gem_envoy.sim.plant import Plant, PlantConfig, Snapshot
 
 FINE_SPAN_S = 86_400.0
@@ -93,26 +94,26 @@ def device_values(plant: Plant, snap: Snapshot) -> dict[str, float]:
     c = snap.counters
     cts = plant.config.cts  # without them, production is the inverters' reports
     values: dict[str, float] = {
-        "production_now_w": _whole(snap.solar_w) if cts else snap.inverters_w,
-        "production_today_wh": _whole(c.production_today_wh),
-        "production_lifetime_wh": _whole(c.production_wh if cts else c.inverter_wh),
+        "production_now_w": whole(snap.solar_w) if cts else snap.inverters_w,
+        "production_today_wh": whole(c.production_today_wh),
+        "production_lifetime_wh": whole(c.production_wh if cts else c.inverter_wh),
         "inverter_count": len(plant.inverters),
     }
     if cts:
         values |= {
-            "consumption_now_w": _whole(snap.consumption_w),
-            "consumption_today_wh": _whole(c.consumption_today_wh),
-            "consumption_lifetime_wh": _whole(c.consumption_wh),
-            "net_power_w": _whole(-snap.grid_w),
+            "consumption_now_w": whole(snap.consumption_w),
+            "consumption_today_wh": whole(c.consumption_today_wh),
+            "consumption_lifetime_wh": whole(c.consumption_wh),
+            "net_power_w": whole(-snap.grid_w),
             # The net CT's two directions (/ivp/meters/readings), as the driver reads them.
-            "grid_import_lifetime_wh": _whole(c.import_wh),
-            "grid_export_lifetime_wh": _whole(c.export_wh),
+            "grid_import_lifetime_wh": whole(c.import_wh),
+            "grid_export_lifetime_wh": whole(c.export_wh),
         }
     if snap.soc_wh:
         values |= {
-            "battery_now_w": _whole(sum(snap.battery_w)),
+            "battery_now_w": whole(sum(snap.battery_w)),
             "battery_soc_percent": _battery_percent(plant, list(snap.soc_wh)),
-            "battery_capacity_wh": _whole(sum(snap.soc_wh)),
+            "battery_capacity_wh": whole(sum(snap.soc_wh)),
         }
     return values
 
@@ -135,11 +136,6 @@ def _charge_percent(plant: Plant) -> float:
 def _battery_percent(plant: Plant, soc_wh: list[float]) -> float:
     # The gateway reports the aggregate charge in whole percent.
     return float(round(100 * sum(soc_wh) / (plant.config.unit_capacity_wh * len(soc_wh))))
-
-
-def _whole(value: float) -> int:
-    # Half away from zero, as the driver rounds.
-    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
 
 
 def _sample_times(since: float, until: float) -> list[float]:

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from gem_envoy.drivers.enphase_envoy.phases import phase_attributes
+from gem_envoy.drivers.enphase_envoy.values import Attributes as Attributes
+from gem_envoy.drivers.enphase_envoy.values import AttributeValue as AttributeValue
+from gem_envoy.drivers.enphase_envoy.values import whole
 from gem_envoy.envoy.models import (
     BatteryPower,
     EnsembleInventory,
@@ -23,9 +26,6 @@ from gem_envoy.envoy.models import (
     V1Production,
 )
 from gem_envoy.envoy.token import TokenClaims
-
-AttributeValue = int | float | str | bool
-Attributes = dict[str, AttributeValue]
 
 # Below this many watts either way a battery is reported idle: its meters idle at a few watts.
 BATTERY_DEADBAND_W = 50.0
@@ -82,14 +82,9 @@ def _meters(report: ProductionReport | None) -> _Meters:
     )
 
 
-def _whole(value: float) -> int:
-    # Round half away from zero, as a person reading a meter would, not banker's rounding.
-    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
-
-
 def _put(attrs: Attributes, name: str, value: float | None) -> None:
     if value is not None:
-        attrs[name] = _whole(value)
+        attrs[name] = whole(value)
 
 
 def _iso(epoch_s: int | None) -> str | None:

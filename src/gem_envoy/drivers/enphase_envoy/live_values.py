@@ -9,11 +9,8 @@ from __future__ import annotations
 
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, battery_state
 from gem_envoy.drivers.enphase_envoy.phases import phase_attributes
+from gem_envoy.drivers.enphase_envoy.values import whole
 from gem_envoy.envoy.models import LivePower
-
-
-def _whole(value: float) -> int:
-    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
 
 
 def live_attributes(power: LivePower, *, has_battery: bool) -> Attributes:
@@ -21,13 +18,13 @@ def live_attributes(power: LivePower, *, has_battery: bool) -> Attributes:
     reports a storage channel of zeros on every gateway)."""
     attrs: Attributes = {}
     if power.production_w is not None:
-        attrs["production_now_w"] = _whole(power.production_w)
+        attrs["production_now_w"] = whole(power.production_w)
     if power.consumption_w is not None:
-        attrs["consumption_now_w"] = _whole(power.consumption_w)
+        attrs["consumption_now_w"] = whole(power.consumption_w)
     if power.grid_w is not None:
-        attrs["net_power_w"] = _whole(-power.grid_w)
+        attrs["net_power_w"] = whole(-power.grid_w)
     if has_battery and power.battery_w is not None:
-        attrs["battery_now_w"] = _whole(power.battery_w)
+        attrs["battery_now_w"] = whole(power.battery_w)
         attrs["battery_state"] = battery_state(power.battery_w)
     if has_battery and power.soc_percent is not None:
         attrs["battery_soc_percent"] = float(power.soc_percent)

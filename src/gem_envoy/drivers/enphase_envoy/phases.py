@@ -9,13 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from gem_envoy.drivers.enphase_envoy.values import Attributes, whole
+
 PHASES = ("l1", "l2", "l3")
-AttributeValue = int | float | str | bool
-Attributes = dict[str, AttributeValue]
-
-
-def _whole(value: float) -> int:
-    return int(value + 0.5) if value >= 0 else -int(-value + 0.5)
 
 
 def phase_count(*channels: Sequence[float]) -> int:
@@ -46,5 +42,5 @@ def phase_attributes(
     ):
         if len(channel) >= count:
             for phase, watts in zip(PHASES[:count], channel, strict=False):
-                attrs[f"{name}_{phase}"] = _whole(watts)
+                attrs[f"{name}_{phase}"] = whole(watts)
     return attrs
