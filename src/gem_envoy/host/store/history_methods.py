@@ -149,16 +149,10 @@ class HistoryMethods:
     ) -> list[Rollup]:
         """The buckets of `resolution_s` (300 or 3600) seconds starting at since <= start <
         until, oldest first. Buckets without points are absent."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.read_rollups,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=check_resolution(resolution_s),
-            since=check_time("since", since),
-            until=None if until is None else check_time("until", until),
-        )
-        return await self._read(job)
+        target, name, resolution = _series(target_type, target_id, name, resolution_s)
+        since, until = _span(since, until)
+        job = partial(rollups.read_rollups, target=target, name=name, resolution=resolution)
+        return await self._read(partial(job, since=since, until=until))
 
     async def rolled_up_history(
         self,
@@ -172,29 +166,18 @@ class HistoryMethods:
         """A long chart's (timestamp, value) points, oldest first, in one read: a point per
         bucket of `resolution_s` seconds (its middle; its mean, or a counter's maximum) up to
         where the series is folded, then the raw points after; since <= timestamp <= until."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.rolled_up_history,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=check_resolution(resolution_s),
-            since=check_time("since", since),
-            until=None if until is None else check_time("until", until),
-        )
-        return await self._read(job)
+        target, name, resolution = _series(target_type, target_id, name, resolution_s)
+        since, until = _span(since, until)
+        job = partial(rollups.rolled_up_history, target=target, name=name, resolution=resolution)
+        return await self._read(partial(job, since=since, until=until))
 
     async def rolled_up_until(
         self, target_type: str, target_id: int, name: str, resolution_s: int
     ) -> float | None:
         """Where the series' buckets of `resolution_s` end: every bucket before is final,
         the points from there on are raw only. None: nothing folded yet."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        job = partial(
-            rollups.rolled_up_until,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=check_resolution(resolution_s),
-        )
+        target, name, resolution = _series(target_type, target_id, name, resolution_s)
+        job = partial(rollups.rolled_up_until, target=target, name=name, resolution=resolution)
         return await self._read(job)
 
     async def counter_energy(
@@ -202,18 +185,24 @@ class HistoryMethods:
     ) -> energy_sums.CounterEnergy:
         """A lifetime counter's rollup energy summed per bucket between consecutive `edges`,
         and its raw readings after the rollups, in one read (`energy_sums`)."""
-        target = (check_target_type(target_type), check_id("target id", target_id))
+        target, name, resolution = _series(target_type, target_id, name, resolution_s)
         times = [check_time("edge", edge) for edge in edges]
         if len(times) < 2 or times != sorted(times):
             raise ValidationError("energy buckets need two or more ascending edges")
-        job = partial(
-            energy_sums.counter_energy,
-            target=target,
-            name=check_attribute_name(name),
-            resolution=check_resolution(resolution_s),
-            edges=times,
-        )
-        return await self._read(job)
+        job = partial(energy_sums.counter_energy, target=target, name=name, resolution=resolution)
+        return await self._read(partial(job, edges=times))
+
+
+def _series(
+    target_type: str, target_id: int, name: str, resolution_s: int
+) -> tuple[tuple[str, int], str, int]:
+    """A series of rollups, checked: its target, its name, its resolution."""
+    target = (check_target_type(target_type), check_id("target id", target_id))
+    return target, check_attribute_name(name), check_resolution(resolution_s)
+
+
+def _span(since: float, until: float | None) -> tuple[float, float | None]:
+    return check_time("since", since), None if until is None else check_time("until", until)
 
 
 def check_resolution(value: object) -> int:
