@@ -2,7 +2,8 @@
 
 A driver turns one device's protocol into attributes and command results. It never touches
 storage: it reports through the `Sink` the host hands it. The host runs its `connect()` once,
-then `poll()` on the driver's interval, `command()` when asked, and `disconnect()` at the end.
+then `poll()` on the driver's interval, `command()` when asked, and `disconnect()` at the end;
+`set_watched()` tells it whether anyone is looking at its values now.
 """
 
 from __future__ import annotations
@@ -317,6 +318,15 @@ class Driver(ABC):
             return interval
         backoff = RETRY_BASE_S * 2.0 ** max(0, failures - 1)
         return min(interval, backoff) * random.uniform(1 - RETRY_JITTER, 1.0)
+
+    def set_watched(self, watched: bool) -> None:
+        """Whether someone watches this device's values now: a page open on the host, or a
+        bridge that asks for them live. A driver with a costly fast path (a live stream of
+        the device's power) runs it only while watched; False comes after the last watcher
+        left and a grace period passed. Told once after the driver is made, then on each
+        change, from the host's event loop at any moment (between polls or during one): it
+        must only take note, never block. The default ignores it."""
+        del watched
 
     def reconfigure(self, config: DeviceConfig) -> bool:
         """Take new attributes or zones without a restart if possible; False asks the host to

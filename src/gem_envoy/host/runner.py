@@ -21,6 +21,7 @@ from gem_envoy.host.contract import (
     Sink,
     ZoneConfig,
 )
+from gem_envoy.host.watchers import Watchers
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +58,12 @@ class DeviceRunner:
         sink: Sink,
         *,
         start_spread: float = 0.0,
+        watchers: Watchers | None = None,
     ) -> None:
         self.config = config
         self.start_spread = start_spread  # 0..1: how far into its first interval to start
+        self._watchers = watchers
+        self.watched = False  # whether anyone watches the device (told to each driver)
         self._driver_class = driver_class
         self._sink = sink
         self._driver: Driver | None = None
@@ -78,12 +82,15 @@ class DeviceRunner:
     # -- the loop ---------------------------------------------------------------------------
 
     async def run(self) -> None:
+        unfollow = self._watchers.follow(self.config.id, self._watch) if self._watchers else None
         try:
             if self.start_spread > 0:
                 await self._sleep(self.start_spread * self._first_interval_s())
             while True:
                 await self._sleep(await self._cycle())
         finally:
+            if unfollow is not None:
+                unfollow()
             await self._drop_driver()
 
     async def _cycle(self) -> float:
@@ -122,20 +129,37 @@ class DeviceRunner:
 
     def _first_interval_s(self) -> float:
         try:
-            self._driver = self._driver or self._driver_class(self.config, self._sink)
+            driver = self._built_driver()
         except Exception:  # a bad configuration is reported by the first cycle
             return 0.0
-        return self._driver.poll_interval_s()
+        return driver.poll_interval_s()
 
     # -- driver lifecycle -----------------------------------------------------------------------
 
-    async def _connected_driver(self) -> Driver:
+    def _built_driver(self) -> Driver:
+        """The driver, made if needed and told at once whether the device is watched."""
         if self._driver is None:
             self._driver = self._driver_class(self.config, self._sink)
-        if not self._connected:
-            await self._driver.connect()
-            self._connected = True
+            self._tell_watched(self._driver)
         return self._driver
+
+    def _watch(self, watched: bool) -> None:
+        self.watched = watched
+        if self._driver is not None:
+            self._tell_watched(self._driver)
+
+    def _tell_watched(self, driver: Driver) -> None:
+        try:
+            driver.set_watched(self.watched)
+        except Exception:  # a bug in the driver: its fast path may not follow, polling does
+            log.exception("device %s: the driver failed to take note of watchers", self.config.name)
+
+    async def _connected_driver(self) -> Driver:
+        driver = self._built_driver()
+        if not self._connected:
+            await driver.connect()
+            self._connected = True
+        return driver
 
     async def close(self) -> None:
         """For a runner that never ran its loop (the console): release its driver."""

@@ -21,6 +21,7 @@ from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.secrets import declare_secure
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import Device, NotFoundError, Store
+from gem_envoy.host.watchers import Watchers
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,9 @@ class Supervisor:
         self.store = store
         self.drivers = drivers
         self.events = events
+        # Who looks at which device (the page's event streams, bridges that ask): each
+        # runner follows its device's count and tells its driver.
+        self.watchers = Watchers()
         declare_secure(declared_secure_names(drivers))  # before any of their values is read
         store.declare_counters(counter_names(drivers))  # before the first rollup pass
         # Without polling (the console), drivers only connect to answer commands.
@@ -141,7 +145,9 @@ class Supervisor:
         driver_class = self.drivers[device.driver]
         charted = driver_class.metadata().history_names()
         sink = StoreSink(self.store, device.id, self.events, history=charted)
-        runner = DeviceRunner(config, driver_class, sink, start_spread=self._start_spread)
+        runner = DeviceRunner(
+            config, driver_class, sink, start_spread=self._start_spread, watchers=self.watchers
+        )
         self._sinks[device.id] = sink
         self._runners[device.id] = runner
         if self.polling:
