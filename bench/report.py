@@ -138,6 +138,29 @@ def fleet_lines(doc: dict[str, Any]) -> list[str]:
             f"| {_n(sims['check_jwt_per_gateway'], 2)} | {sims['processes']} "
             f"| {_n(100 * sims['cpu_s'] / wall if wall else None, 1)} |"
         )
+    return [*lines, "", *fleet_run_lines(fleet)]
+
+
+def fleet_run_lines(fleet: dict[str, Any]) -> list[str]:
+    """Every run of each size, in the order they ran (the table above is the median run)."""
+    if not any(len(run.get("runs", [])) > 1 for run in fleet.values()):
+        return []
+    lines = [
+        "Each run of each size, in the order they ran; the headline in "
+        "`bench/results/latest.json` takes each figure's median:",
+        "",
+        "| gateways | run | host CPU % | RSS KB/device | p99 lag ms | p99 poll ms "
+        "| polls / schedule | p99 lag ms (start-up) | p99 poll ms (start-up) |",
+        "|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+    ]
+    for size, run in fleet.items():
+        for number, r in enumerate(run.get("runs", []), start=1):
+            lines.append(
+                f"| {size} | {number} | {_n(r['cpu_percent'], 1)} "
+                f"| {_n(r['rss_kb_per_device'], 0)} | {_n(r['p99_lag_ms'], 0)} "
+                f"| {_n(r['p99_poll_ms'], 0)} | {_n(r['poll_rate_ratio'], 3)} "
+                f"| {_n(r['p99_lag_ms_startup'], 0)} | {_n(r['p99_poll_ms_startup'], 0)} |"
+            )
     return [*lines, ""]
 
 

@@ -12,9 +12,12 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from bench.fleet import run_figures as fleet_run_figures
 from bench.shapes import SHAPE_NAMES
 
 FLEET_HEADLINE = ("cpu_percent", "rss_kb_per_device", "p99_lag_ms")
@@ -71,18 +74,15 @@ def headline(
 
 
 def _fleet_headline(run: dict[str, Any]) -> dict[str, Any]:
-    sims = run["simulators"]
-    return {
-        "cpu_percent": run["cpu_percent"],
-        "rss_kb_per_device": run["rss_kb_per_device"],
-        "p99_lag_ms": run["steady"]["p99_lag_ms"],
-        "p99_lag_ms_startup": run["startup"]["p99_lag_ms"],
-        "p99_poll_ms": run["steady"]["p99_poll_ms"],
-        "poll_rate_ratio": run["poll_rate_ratio"],
-        "startup_s": run["startup_s"],
-        "tls_handshakes_per_gateway": sims["tls_handshakes_per_gateway"],
-        "check_jwt_per_gateway": sims["check_jwt_per_gateway"],
-    }
+    """Each figure's median over the size's runs (one run before repeats existed)."""
+    runs = run.get("runs") or [fleet_run_figures(run)]
+    return {key: _median_of_finite(r[key] for r in runs) for key in runs[0]}
+
+
+def _median_of_finite(values: Iterable[float]) -> float:
+    """NaN where no run had the figure (a start-up too short to sample, in a quick run)."""
+    finite = [v for v in values if v is not None and math.isfinite(v)]
+    return statistics.median(finite) if finite else math.nan
 
 
 def read(path: Path) -> dict[str, Any]:
