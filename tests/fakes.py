@@ -48,7 +48,11 @@ class FakeDriver(Driver):
         self.polled = asyncio.Event()
         self.configs = [config]
         self.actions: list[str] = []  # the commands that reached this driver
+        self.watched: list[bool] = []  # what the host told of watchers, in order
         FakeDriver.instances.append(self)
+
+    def set_watched(self, watched: bool) -> None:
+        self.watched.append(watched)
 
     @classmethod
     def fresh(cls) -> None:

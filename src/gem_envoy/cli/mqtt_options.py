@@ -58,6 +58,13 @@ def add_mqtt_options(parser: argparse.ArgumentParser) -> None:
         "change nothing), all (also those that do: the broker's ACL is then the only guard)",
     )
     group.add_argument(
+        "--mqtt-live",
+        action="store_true",
+        help="publish live power all the time (the bridge counts as a watcher of every "
+        "device, as an open page does); by default it flows only while someone has the page "
+        "open, and the poll's values are published otherwise",
+    )
+    group.add_argument(
         "--ha-discovery-prefix",
         default=DEFAULT_DISCOVERY_PREFIX,
         metavar="PREFIX",
@@ -74,6 +81,8 @@ def mqtt_options(args: argparse.Namespace) -> MqttOptions | None:
     if not args.mqtt:
         if args.mqtt_password_file:
             raise UsageError("--mqtt-password-file needs --mqtt URL")
+        if args.mqtt_live:
+            raise UsageError("--mqtt-live needs --mqtt URL")
         return None
     try:
         url = parse_broker_url(args.mqtt)
@@ -112,4 +121,5 @@ def mqtt_options(args: argparse.Namespace) -> MqttOptions | None:
         prefix=prefix,
         commands=args.mqtt_commands,
         discovery_prefix=discovery,
+        live=args.mqtt_live,
     )

@@ -9,6 +9,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 
+from tests.eventually import eventually
+
 from .conftest import Host
 
 
@@ -113,3 +115,18 @@ async def test_a_query_token_never_reaches_the_access_log(host: Host) -> None:
     logged = "\n".join(record.getMessage() for record in records)
     assert "/api/events?x=1" in logged
     assert token not in logged
+
+
+async def test_an_open_stream_watches_every_device_until_the_grace_ends(host: Host) -> None:
+    device = await host.add_device("meter")
+    driver = host.driver_of(device["id"])
+    watchers = host.context.supervisor.watchers
+    watchers.grace_s = 0.3
+    assert driver.watched == [False]  # told when made: nobody looks
+    async with host.user.stream("GET", "/api/events") as stream:
+        assert await anext(stream.aiter_lines()) == ": connected"
+        assert driver.watched == [False, True]
+    await asyncio.sleep(0.1)
+    assert driver.watched == [False, True]  # a page reloading within the grace: still watched
+    await eventually(lambda: not driver.watched[-1], 5, "idle after the grace period")
+    assert driver.watched == [False, True, False]

@@ -2,7 +2,8 @@
 
 Browsers' EventSource cannot send headers, so this route also takes the token as
 `?access_token=` (see `query_token`). Secure attribute names are never sent; the stream ends
-when the token expires or is revoked.
+when the token expires or is revoked. Each open stream is a watcher of every device (see
+`host/watchers.py`): a device's live power flows while someone has the page open.
 """
 
 from __future__ import annotations
@@ -41,7 +42,9 @@ query_token = APIKeyQuery(
 )
 async def events(session: CurrentSession, ctx: Context) -> StreamingResponse:
     """`event: attributes` with `data: {"target_type", "target_id", "values", "at"}` for each
-    change; a `: keep-alive` comment every 15 s of silence."""
+    change; a `: keep-alive` comment every 15 s of silence. While it is open, every device
+    counts it as a watcher: live values (a gateway's power every second) flow, until 60 s
+    after the last stream closes."""
     return StreamingResponse(
         _stream(ctx, session),
         media_type="text/event-stream",
@@ -50,6 +53,14 @@ async def events(session: CurrentSession, ctx: Context) -> StreamingResponse:
 
 
 async def _stream(ctx: ApiContext, session: Session) -> AsyncIterator[str]:
+    # A subscriber gets every device's changes, so it counts as a watcher of every device:
+    # while it is open (and a grace period after), drivers keep their live values flowing.
+    with ctx.supervisor.watchers.watching():
+        async for message in _messages(ctx, session):
+            yield message
+
+
+async def _messages(ctx: ApiContext, session: Session) -> AsyncIterator[str]:
     async with ctx.events.subscribe() as queue:
         # Sent at once so the client knows it is subscribed before any change happens.
         yield ": connected\n\n"

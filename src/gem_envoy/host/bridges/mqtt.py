@@ -9,6 +9,8 @@ and the Home Assistant documents it last sent (to send them again only when they
 
 While the broker is away nothing is queued: the bridge stops listening to the hub and
 reconnects with backoff; the store holds what happened meanwhile, published on reconnect.
+With `MqttOptions.live` (`--mqtt-live`) it watches every device while connected, as an open
+page does (`host/watchers.py`), so live power reaches the broker all the time.
 Secure attributes never reach the broker, in any topic or document.
 """
 
@@ -168,9 +170,10 @@ class MqttBridge:
                 self._problem = None
                 log.info("MQTT: connected to %s", self.options.address())
                 self.connected.set()
-                await _until_one_fails(
-                    self._follow(client, queue), self._listen(client), self._reconcile(client)
-                )
+                with self._watching():
+                    await _until_one_fails(
+                        self._follow(client, queue), self._listen(client), self._reconcile(client)
+                    )
             except asyncio.CancelledError:
                 # Stopping: a clean disconnect sends no last will, so say it ourselves.
                 with contextlib.suppress(Exception):
@@ -181,6 +184,13 @@ class MqttBridge:
             finally:
                 for task in self._commands:
                     task.cancel()
+
+    def _watching(self) -> contextlib.AbstractContextManager[None]:
+        """With `live`, the bridge watches every device while connected (nobody reads the
+        broker's values while it is away)."""
+        if self.options.live:
+            return self._supervisor.watchers.watching()
+        return contextlib.nullcontext()
 
     async def _left_on_broker(self, client: aiomqtt.Client) -> set[str]:
         """The retained topics of ours the broker holds, from this process or an earlier

@@ -32,6 +32,10 @@ class MqttOptions:
     commands: CommandLevel = "off"
     # Home Assistant's discovery prefix; None publishes no discovery documents.
     discovery_prefix: str | None = DEFAULT_DISCOVERY_PREFIX
+    # Whether the bridge watches every device while connected, as an open page does: live
+    # values (a gateway's power every second) then flow to the broker all the time, at the
+    # gateway's cost. Off: they flow while someone has the page open, the poll otherwise.
+    live: bool = False
     # Reconnect delays: 1, 2, 4 ... 60 s (tests shorten them).
     backoff_first_s: float = 1.0
     backoff_cap_s: float = 60.0
