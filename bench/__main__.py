@@ -19,10 +19,22 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import busy, derive, energy, fleet, live, machine, percycle, report, results, startup
+from bench import (
+    busy,
+    derive,
+    energy,
+    fleet,
+    live,
+    machine,
+    percycle,
+    report,
+    results,
+    scaling,
+    startup,
+)
 from bench.protocol import ROOT
 
-SECTIONS = ("percycle", "busy", "fleet", "derive", "startup", "live", "energy")
+SECTIONS = ("percycle", "busy", "fleet", "derive", "startup", "live", "energy", "scaling")
 FULL: dict[str, Any] = {
     # 120 cycles at 5 s = 10 minutes of schedule: the 5-minute inverter list exactly twice.
     "percycle": percycle.CycleSettings(warmup=5, cycles=120, repeats=3),
@@ -38,6 +50,8 @@ FULL: dict[str, Any] = {
     "busy": busy.BusySettings(),
     # A simulated year of one 40-zone gateway polled every 30 s (issue 15): about 15 minutes.
     "energy": energy.EnergySettings(),
+    # 5000 gateways on one host, then two hosts of 1000 into one mosquitto (issue 17 point 6).
+    "scaling": scaling.ScalingSettings(),
 }
 QUICK: dict[str, Any] = {
     "percycle": percycle.CycleSettings(warmup=1, cycles=3, repeats=1),
@@ -47,6 +61,7 @@ QUICK: dict[str, Any] = {
     "live": live.QUICK,
     "busy": busy.QUICK,
     "energy": energy.QUICK,
+    "scaling": scaling.QUICK,
 }
 
 
@@ -138,6 +153,10 @@ def main(argv: list[str] | None = None) -> int:
             "settings": asdict(chosen["live"]),
         }
     energy_results = energy.section(chosen["energy"], log) if "energy" in sections else {}
+    scaling_results: dict[str, Any] = {}
+    if "scaling" in sections:
+        log("scaling: 5000 gateways on one host; two hosts into one MQTT broker")
+        scaling_results = scaling.run(chosen["scaling"], log)
     about["load_average_at_end"] = machine.load_average()
     doc = results.headline(percycle_results, fleet_results, derive_results)
     doc |= {
@@ -152,6 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             "startup": chosen["startup"],
             "busy": asdict(chosen["busy"]),
             "energy": asdict(chosen["energy"]),
+            "scaling": asdict(chosen["scaling"]),
         },
         "percycle": percycle_results,
         "fleet_details": fleet_results,
@@ -161,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if energy_results:
         doc["energy"] = energy_results
+    if scaling_results:
+        doc["scaling"] = scaling_results
     if busy_results:
         doc |= {"gateway_busy_s_per_hour": busy.headline(busy_results), "busy": busy_results}
     doc = results.merge(results.read(args.out), doc, sections)

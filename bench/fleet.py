@@ -45,11 +45,7 @@ def run_size(count: int, s: FleetSettings, log: Any) -> dict[str, Any]:
             first = 0
             for i, path in enumerate(files):
                 share = count // processes + (1 if i < count % processes else 0)
-                sim_args = [
-                    "--count", str(share), "--first", str(first),
-                    "--out", str(path), "--role", s.role,
-                ]  # fmt: skip
-                sims.append(Child("bench.fleet_sims", sim_args))
+                sims.append(sim_child(share, first, path, s.role))
                 first += share
             ready = [sim.expect("ready", 300) for sim in sims]
             sim_cpu0 = [_sim_stats(sim)["cpu_s"] for sim in sims]
@@ -84,6 +80,12 @@ def run_size(count: int, s: FleetSettings, log: Any) -> dict[str, Any]:
         f"{result['startup']['p99_lag_ms']:.0f} ms start-up"
     )
     return result
+
+
+def sim_child(count: int, first: int, path: Path, role: str) -> Child:
+    """A `fleet_sims` process serving `count` gateways, described in the file `path`."""
+    args = ["--count", str(count), "--first", str(first), "--out", str(path), "--role", role]
+    return Child("bench.fleet_sims", args)
 
 
 def _sim_stats(sim: Child) -> dict[str, Any]:

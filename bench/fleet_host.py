@@ -29,6 +29,8 @@ from bench.loopprobe import LoopProbe
 from bench.protocol import emit
 from bench.stats import percentile
 from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
+from gem_envoy.host.bridges.mqtt import MqttBridge
+from gem_envoy.host.bridges.mqtt_options import MqttOptions, parse_broker_url
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.service import Host
 
@@ -154,6 +156,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="gem-bench-host-") as tmp:
         drivers = {EnphaseEnvoyDriver.name: TimedEnphaseDriver}
         host = await Host.open(Path(tmp) / "gem-envoy.db", drivers)
+        bridge = start_bridge(host, args.mqtt, args.mqtt_prefix) if args.mqtt else None
         try:
             await host.supervisor.start()  # no device yet: the baseline
             await asyncio.sleep(0.5)
@@ -163,6 +166,9 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
             add_s = time.monotonic() - began_add
             return await measure(host, len(gateways), baseline_kb, add_s, args)
         finally:
+            if bridge is not None:
+                bridge.cancel()
+                await asyncio.gather(bridge, return_exceptions=True)
             await host.close()
 
 
@@ -185,9 +191,9 @@ async def measure(
         # Start-up lasts at least `startup_s`, and some intervals after the last start.
         settled = t0 + started_s + args.settle_intervals * interval_s
         await sample_until(host, sampler, max(t0 + args.startup_s, settled), args.sample_s)
-        t1, c1 = time.monotonic(), cpu_s()
+        t1, c1, wall1 = time.monotonic(), cpu_s(), time.time()
         await sample_until(host, sampler, t1 + args.window_s, args.sample_s)
-        t2, c2 = time.monotonic(), cpu_s()
+        t2, c2, wall2 = time.monotonic(), cpu_s(), time.time()
         rss_end = rss_kb()
     finally:
         watch.cancel()
@@ -206,6 +212,7 @@ async def measure(
         "supervisor_start_s": started_s,
         "startup_s": t1 - t0,
         "window_s": t2 - t1,
+        "window_wall_s": [wall1, wall2],
         "cpu_percent": 100 * (c2 - c1) / (t2 - t1),
         "startup_cpu_percent": 100 * (c1 - c0) / (t1 - t0),
         "baseline_rss_kb": baseline_kb,
@@ -223,6 +230,14 @@ async def measure(
         "devices_failing": sum(1 for r in runners if getattr(r, "failures", 0) > 0),
         "live_sources": sources,
     }
+
+
+def start_bridge(host: Host, url: str, prefix: str) -> asyncio.Task[None]:
+    """The host's MQTT bridge, as `gem-envoy run --mqtt` starts it (scaling section)."""
+    broker = parse_broker_url(url)
+    options = MqttOptions(broker.host, broker.port, prefix=prefix)
+    bridge = MqttBridge(host.store, host.supervisor, host.events, options)
+    return asyncio.create_task(bridge.run(), name="mqtt")
 
 
 async def live_sources(host: Host) -> dict[str, int]:
@@ -244,6 +259,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--settle-intervals", type=float, default=2.0)
     parser.add_argument("--no-zones", dest="zones", action="store_false")
     parser.add_argument("--live", action="store_true", help="devices follow the live feed")
+    parser.add_argument("--mqtt", help="mqtt://host:port: publish through the MQTT bridge")
+    parser.add_argument("--mqtt-prefix", default="gem-envoy", help="this host's topic prefix")
     return parser.parse_args()
 
 

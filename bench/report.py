@@ -12,6 +12,7 @@ from typing import Any
 from bench.report_busy import busy_lines
 from bench.report_energy import energy_lines
 from bench.report_live import live_lines
+from bench.report_scaling import scaling_lines
 from bench.shapes import SHAPES
 from bench.targets import evaluate
 
@@ -213,6 +214,7 @@ def tables(doc: dict[str, Any]) -> str:
         *startup_lines(doc),
         *busy_lines(doc),
         *energy_lines(doc),
+        *scaling_lines(doc),
         *target_lines(doc),
         *live_lines(doc),
     ]

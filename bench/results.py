@@ -39,6 +39,7 @@ SECTION_KEYS = {
     "live": ("live",),
     "busy": ("gateway_busy_s_per_hour", "busy"),
     "energy": ("energy",),
+    "scaling": ("scaling",),
 }
 # What describes the run of the sections other than `live` (which has its own).
 RUN_KEYS = ("generated_at", "bench_wall_s", "quick", "machine")

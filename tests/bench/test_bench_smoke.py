@@ -17,6 +17,8 @@ from typing import Any
 
 import pytest
 
+from tests.mqtt_broker import mosquitto_binary
+
 ROOT = Path(__file__).resolve().parents[2]
 SHAPES = ("production_only", "ct", "ct_battery")
 HAS_PYENPHASE = importlib.util.find_spec("pyenphase") is not None
@@ -141,3 +143,21 @@ def test_energy_section(tmp_path: Path) -> None:
         assert number(energy["queries_ms"][query]["median_ms"]) > 0
         assert number(energy["queries_ms"][query]["answer_bytes"]) > 100
     assert "### A year of history: disk and queries" in doc
+
+
+@pytest.mark.timeout(150)
+def test_scaling_section(tmp_path: Path) -> None:
+    """Two tiny hosts publishing to one real mosquitto (issue 17 point 6): the subscriber
+    counts their messages and times each device's state document from its poll's end."""
+    mosquitto_binary()  # skips, saying so, where the broker is absent (fails in CI)
+    data, doc = run_bench(tmp_path, "--sections", "scaling")
+    run = data["scaling"]["shared_broker"]["runs"][0]
+    assert [h["devices"] for h in run["hosts"]] == [3, 3]
+    for host in run["hosts"]:
+        assert number(host["poll_rate_ratio"]) > 0.5  # both hosts polled through the window
+    broker = run["broker"]
+    assert number(broker["messages_per_s"]) > 0
+    # Both hosts' devices: 6 gateways every 5 s over the 8 s window gives about 9 documents.
+    assert number(broker["state_documents"]) >= 4
+    assert 0 <= number(broker["p50_delay_ms"]) <= number(broker["p99_delay_ms"]) < 10_000
+    assert "### Beyond one host" in doc and "independent hosts" in doc
