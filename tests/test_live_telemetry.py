@@ -2,7 +2,8 @@
 
 An installer's token gets the meter stream, an owner's livedata, a gateway without CTs the
 poll; `live_source` says which. Values move at the live rate while history keeps one point
-per polling interval.
+per polling interval. Live runs while the device is watched: these tests watch it as an open
+page would (`test_live_watched.py` covers the page itself, and nobody watching).
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ class Live:
 async def live_on(
     host: Host, options: SimOptions, user: str = "installer", **attributes: AttributeValue
 ) -> AsyncIterator[Live]:
+    """A device on a simulator of its own, watched (as by an open page) for the block."""
     sim = await start_simulator(options)
     try:
         values: dict[str, AttributeValue] = {
@@ -58,7 +60,8 @@ async def live_on(
         }
         name = f"envoy-{sim.port}"  # one host may follow several in a test
         device = await host.devices.create(name, "enphase_envoy", attributes=values)
-        yield Live(host, sim, device.id)
+        with host.supervisor.watchers.watching([device.id]):
+            yield Live(host, sim, device.id)
     finally:
         await sim.close()
 

@@ -106,8 +106,8 @@ class FailingOnce:
             raise RuntimeError("the store is closed")
         self.samples.append(values)
 
-    async def live_source(self, source: str) -> None:
-        del source
+    async def live_status(self, source: str, state: str) -> None:
+        del source, state
 
 
 async def test_a_failure_outside_the_gateway_does_not_end_the_feed(

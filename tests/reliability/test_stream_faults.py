@@ -52,6 +52,7 @@ async def test_live_survives_a_stream_fault(tmp_path: Path, kind: str) -> None:
             "port": sim.port,
             "token": sim.mint_token("installer", 400 * 86_400),
             "polling_interval": int(POLL_S * 1000),
+            "live_when": "always",  # no page watches here
         }
         device = await host.devices.create("envoy", "enphase_envoy", attributes=values)
 

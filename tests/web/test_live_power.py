@@ -142,7 +142,10 @@ def test_source_and_age_follow_the_feed_and_values_change_without_reload(
 
     plant.report({"live_source": "livedata"})
     source.filter(has_text="Live · livedata").wait_for()
-    plant.report({"live_source": "poll"})
+    # Idle until the host counts this page as a watcher: the poll serves meanwhile.
+    plant.report({"live_source": "poll", "live_state": "idle"})
+    source.filter(has_text="Live · starting").wait_for()
+    plant.report({"live_state": "active"})
     source.filter(has_text="Polled every 5 s").wait_for()
 
     # Three polling intervals (15 s) without a value: said, and the flow dimmed.

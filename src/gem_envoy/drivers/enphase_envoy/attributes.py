@@ -7,6 +7,7 @@ from gem_envoy.drivers.enphase_envoy.phases import PHASES
 from gem_envoy.host.contract import AttributeSpec
 
 LIVE_SOURCES = ("stream", "livedata", "poll")
+LIVE_STATES = ("active", "idle", "off")
 
 
 def _reading(
@@ -100,6 +101,13 @@ RUNTIME = (
         "livedata (/ivp/livedata/status) or poll.",
         choices=LIVE_SOURCES,
     ),
+    AttributeSpec(
+        "live_state",
+        "str",
+        "Whether live runs now: active (someone watches, or live_when is always), idle "
+        "(nobody watches: the poll alone until someone opens the page) or off (live is false).",
+        choices=LIVE_STATES,
+    ),
     # The battery settings (storage.py): read with the battery totals, once a minute.
     AttributeSpec(
         "storage_mode",
@@ -152,8 +160,8 @@ IDENTITY = frozenset(
         "certificate_pending_sha256",
     }
 )
-# What a poll cycle derives (the live feed reports `live_source` itself).
-TELEMETRY = frozenset(s.name for s in RUNTIME) - IDENTITY - {"live_source"}
+# What a poll cycle derives (the live feed reports `live_source` and `live_state` itself).
+TELEMETRY = frozenset(s.name for s in RUNTIME) - IDENTITY - {"live_source", "live_state"}
 
 ZONE = (
     _reading("last_w", "int", "Inverter's last-reported wattage.", "W"),

@@ -15,7 +15,7 @@ from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, not_listed, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
 from gem_envoy.drivers.enphase_envoy.lan import AddressFollower, candidates
-from gem_envoy.drivers.enphase_envoy.live_choice import POLL, GatewayTraits
+from gem_envoy.drivers.enphase_envoy.live_choice import GatewayTraits
 from gem_envoy.drivers.enphase_envoy.live_feed import LiveFeed, SinkReporter
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
 from gem_envoy.drivers.enphase_envoy.renewal import shown
@@ -97,8 +97,10 @@ class EnphaseEnvoyDriver(Driver):
         self._counters = CounterGuard()
         self._counters.seed(config.attributes)
         # The power flow between polls (live_feed.py); made with the client, started after
-        # the first poll tells what the gateway offers, when the `live` setting allows.
+        # the first poll tells what the gateway offers, when the `live` setting allows, and
+        # running while someone watches the device (`set_watched`) or `live_when` is always.
         self._live: LiveFeed | None = None
+        self._watched = False
 
     @classmethod
     def metadata(cls) -> DriverMetadata:
@@ -172,6 +174,7 @@ class EnphaseEnvoyDriver(Driver):
                 SinkReporter(self.sink, self.poll_interval_s, self._counters.apply),
                 name=self.config.name,
                 interval_s=self.settings.live_interval_ms / 1000.0,
+                wanted=self._live_wanted(),
             )
         self._gateway_open = False
         try:
@@ -379,10 +382,7 @@ class EnphaseEnvoyDriver(Driver):
         if self._live is None or poller.info is None:
             return
         if not self.settings.live:
-            await self._live.stop()
-            if self._live.source != POLL:
-                self._live.source = POLL
-                await self.sink.device_attributes({"live_source": POLL})
+            await self._live.switch_off()
             return
         claims = self._client.claims if self._client is not None else None
         self._live.observe(
@@ -394,6 +394,15 @@ class EnphaseEnvoyDriver(Driver):
             )
         )
         self._live.start()
+
+    def set_watched(self, watched: bool) -> None:
+        self._watched = watched
+        if self._live is not None:
+            self._live.want(self._live_wanted())
+
+    def _live_wanted(self) -> bool:
+        """Whether the live feed should run: someone watches, or `live_when` is always."""
+        return self._watched or self.settings.live_always
 
     async def disconnect(self) -> None:
         if self._live is not None:
@@ -427,6 +436,7 @@ class EnphaseEnvoyDriver(Driver):
                 self._live.forget()
         if self._live is not None:
             self._live.interval_s = new.live_interval_ms / 1000.0
+            self._live.want(self._live_wanted())
         self._poller.set_zones(self._zone_addresses())
         return True
 

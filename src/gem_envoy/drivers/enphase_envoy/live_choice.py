@@ -20,6 +20,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 STREAM, LIVEDATA, POLL = "stream", "livedata", "poll"
+# Whether the feed runs: someone watches (or `live_when` is always), nobody does, `live` false.
+ACTIVE, IDLE, OFF = "active", "idle", "off"
 
 
 @dataclass(frozen=True, slots=True)

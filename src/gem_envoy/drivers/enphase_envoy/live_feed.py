@@ -10,6 +10,11 @@ livedata serves meanwhile, so the flow goes on within a second of the break bein
 stream that opens but sends nothing (old firmware's 20-second bursts) rests 5 minutes.
 While the feed supplies a value, the poll does not read it (see `supplies`); when the feed
 has nothing, the poll takes over at its next cycle.
+
+The feed runs only while wanted (`want`: someone watches the device, or `live_when` is
+always). Unwanted, it closes the stream or stops reading livedata within a second, reports
+`live_state` idle and `live_source` poll, and supplies nothing, so the next poll reads
+everything again; wanted again, it opens its source at once.
 """
 
 from __future__ import annotations
@@ -24,7 +29,10 @@ from typing import Protocol
 
 from gem_envoy.drivers.enphase_envoy.derive import Attributes
 from gem_envoy.drivers.enphase_envoy.live_choice import (
+    ACTIVE,
+    IDLE,
     LIVEDATA,
+    OFF,
     POLL,
     STREAM,
     GatewayTraits,
@@ -60,13 +68,13 @@ MAX_BACKOFF_S = 30.0
 class LiveReporter(Protocol):
     async def live_values(self, values: Attributes) -> None: ...
 
-    async def live_source(self, source: str) -> None: ...
+    async def live_status(self, source: str, state: str) -> None: ...
 
 
 class SinkReporter:
     """Reports to the host: samples as live values (history: one mean per poll interval),
     once `check` has dropped what cannot be (the poll's own plausibility guard); the source
-    as the `live_source` attribute."""
+    and whether the feed runs as the `live_source` and `live_state` attributes."""
 
     def __init__(
         self,
@@ -82,8 +90,8 @@ class SinkReporter:
         kept = self._check(values)
         await self._sink.device_live(kept, history_every_s=self._history_every_s())
 
-    async def live_source(self, source: str) -> None:
-        await self._sink.device_attributes({"live_source": source})
+    async def live_status(self, source: str, state: str) -> None:
+        await self._sink.device_attributes({"live_source": source, "live_state": state})
 
 
 def _backoff_s(failures: int) -> float:
@@ -98,6 +106,7 @@ class LiveFeed:
         *,
         name: str,
         interval_s: float,
+        wanted: bool = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._client = client
@@ -110,6 +119,11 @@ class LiveFeed:
         self._changed = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self.source: str | None = None  # as last reported
+        self.state: str | None = None  # ACTIVE, IDLE or OFF, as last reported
+        self._logged_source: str | None = None  # the active source last logged
+        self._wanted = asyncio.Event()  # someone watches, or live_when is always
+        if wanted:
+            self._wanted.set()
         self._supplied: frozenset[str] = frozenset()
         self._supplied_at = float("-inf")
         self._failures = {STREAM: 0, LIVEDATA: 0}  # in a row, per source
@@ -142,6 +156,17 @@ class LiveFeed:
             return frozenset()
         return self._supplied
 
+    def want(self, wanted: bool) -> None:
+        """Run the feed (someone watches the device, or it should always run), or rest it:
+        the stream is closed, livedata no longer read, within a second."""
+        if wanted == self._wanted.is_set():
+            return
+        if wanted:
+            self._wanted.set()
+        else:
+            self._wanted.clear()
+        self._changed.set()  # the source being followed stops at its next step
+
     def start(self) -> None:
         if self._task is None:
             self._task = asyncio.create_task(self._run(), name=f"live-{self._name}")
@@ -154,10 +179,18 @@ class LiveFeed:
                 await task
         self._supplied_at = float("-inf")
 
+    async def switch_off(self) -> None:
+        """The `live` setting is off: no feed, and the poll is the source."""
+        await self.stop()
+        await self._status(POLL, OFF)
+
     # -- the task ------------------------------------------------------------------------
 
     async def _run(self) -> None:
         while True:
+            if not self._wanted.is_set():
+                await self._idle()
+                continue
             try:
                 await self._follow_chosen()
             except asyncio.CancelledError:
@@ -185,11 +218,25 @@ class LiveFeed:
         else:
             await self._wait(self._choice.next_wake_s())
 
+    async def _idle(self) -> None:
+        """Nobody watches: supply nothing (the poll reads it all again) until someone does."""
+        self._supplied_at = float("-inf")
+        await self._status(POLL, IDLE)
+        await self._wanted.wait()
+
     async def _announce(self, source: str) -> None:
-        if source != self.source:
+        # Logged when the source changes, not each time someone opens the page.
+        if source != self._logged_source:
             log.info("device %s: live power from %s", self._name, _WORDS[source])
-            self.source = source
-            await self._reporter.live_source(source)
+            self._logged_source = source
+        await self._status(source, ACTIVE)
+
+    async def _status(self, source: str, state: str) -> None:
+        if (source, state) != (self.source, self.state):
+            if state != self.state:
+                log.debug("device %s: live %s, from %s", self._name, state, _WORDS[source])
+            self.source, self.state = source, state
+            await self._reporter.live_status(source, state)
 
     async def _take(self, power: LivePower) -> None:
         traits = self._traits

@@ -19,6 +19,8 @@ DEFAULT_TIMEOUT_MS = 10_000
 DEFAULT_LIVE_INTERVAL_MS = 2_000
 # Livedata is one small native read; faster than a second would only load the gateway.
 MIN_LIVE_INTERVAL_MS = 1_000
+# When the live feed runs: while someone watches (a page open, a bridge that asks), or always.
+LIVE_WHEN = ("watched", "always")
 
 REQUIRED = (AttributeSpec("ip", "str", "Envoy LAN IP."),)
 OPTIONAL = (
@@ -63,6 +65,15 @@ OPTIONAL = (
         "Follow the power flow live (the meter stream or livedata) between polls; false = "
         "poll only.",
         True,
+    ),
+    AttributeSpec(
+        "live_when",
+        "str",
+        "When live runs: watched (while someone has the page open, or a bridge asks; the "
+        "poll alone otherwise, which spares the gateway) or always (live power and its "
+        "history all day).",
+        LIVE_WHEN[0],
+        choices=LIVE_WHEN,
     ),
     AttributeSpec(
         "live_interval",
@@ -147,6 +158,7 @@ class EnvoySettings:
     serial_number: str | None
     credentials: Credentials | None = None
     live: bool = True
+    live_always: bool = False  # `live_when`: always, rather than only while watched
     live_interval_ms: int = DEFAULT_LIVE_INTERVAL_MS
     # The gateway's identity as last trusted (see identity.py); written by the driver.
     certificate_sha256: str | None = None
@@ -178,6 +190,7 @@ class EnvoySettings:
             serial_number=serial if isinstance(serial, str) and serial else None,
             credentials=credentials,
             live=_bool(attrs, "live", True),
+            live_always=_live_when(attrs) == "always",
             live_interval_ms=max(
                 MIN_LIVE_INTERVAL_MS, _int(attrs, "live_interval", DEFAULT_LIVE_INTERVAL_MS)
             ),
@@ -217,6 +230,8 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
         raise SettingsError(f"port must be between 1 and 65535, not {values['port']!r}")
     if "live" in values:
         _bool(values, "live", True)
+    if "live_when" in values:
+        _live_when(values)
     if "time_zone" in values:
         _time_zone(values["time_zone"])
     for name in ("ip", "token", "enlighten_password"):
@@ -226,6 +241,14 @@ def check_user_attributes(values: Mapping[str, AttributeValue]) -> None:
         email = values["enlighten_email"]
         if not isinstance(email, str) or "@" not in email.strip():
             raise SettingsError("enlighten_email must be an Enlighten account's e-mail address")
+
+
+def _live_when(attrs: Mapping[str, AttributeValue]) -> str:
+    value = attrs.get("live_when", LIVE_WHEN[0])
+    text = value.strip().lower() if isinstance(value, str) else value
+    if text not in LIVE_WHEN:
+        raise SettingsError(f"live_when must be watched or always, not {value!r}")
+    return str(text)
 
 
 def _time_zone(value: AttributeValue) -> None:

@@ -1,5 +1,6 @@
 // Where the power flow's values come from and how old they are, beside the flow:
-// "Live · meter stream · updated 0.8 s ago". Values older than three polling intervals are
+// "Live · meter stream · updated 0.8 s ago" ("Live · starting" while the gateway's live
+// source, idle until someone watches, opens for this page). Values older than three polling intervals are
 // stale: the line says so and the card dims them (solar.css, .flow.stale).
 //
 // The age is counted from the moment this page received a power value through the event
@@ -58,8 +59,16 @@ export function createFreshness(card) {
       staleAfterMs = STALE_AFTER_INTERVALS * interval;
       // The user's switch wins at once; the driver follows with live_source = "poll".
       const kind = v.live === false ? "poll" : v.live_source || "poll";
-      const text =
-        kind === "stream" ? "Live · meter stream" : kind === "livedata" ? "Live · livedata" : `Polled every ${every(interval)}`;
+      // Live rests while nobody watches; this page is a watcher, so "idle" only lasts the
+      // second or two the gateway takes to start sending.
+      const starting = v.live !== false && v.live_state === "idle";
+      const text = starting
+        ? "Live · starting"
+        : kind === "stream"
+          ? "Live · meter stream"
+          : kind === "livedata"
+            ? "Live · livedata"
+            : `Polled every ${every(interval)}`;
       if (source.textContent !== text) source.textContent = text;
       source.dataset.source = kind;
       dot.className = kind === "poll" ? "dot" : "dot ok";

@@ -168,7 +168,8 @@ export function mount(root, ctx) {
 }
 
 // What a live feed changes, and the words about it: these redraw the power card alone.
-const isLiveName = (name) => isPower(name) || name === "battery_state" || name === "live_source";
+const isLiveName = (name) =>
+  isPower(name) || name === "battery_state" || name === "live_source" || name === "live_state";
 
 function renderHealth(f, v, updated) {
   if (v.online === undefined) {
