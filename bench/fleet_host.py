@@ -116,8 +116,10 @@ async def add_devices(
                 "port": gateway["port"],
                 "token": gateway["token"],
                 "polling_interval": INTERVAL_MS,
-                # The polling fleet; live feeds are measured in their own section (--live).
+                # The polling fleet; live feeds are measured in their own section (--live),
+                # running with nobody watching them.
                 "live": live,
+                "live_when": "always" if live else "watched",
             },
         )
         if zones:

@@ -3,10 +3,20 @@
 Sides, each on a simulated gateway of its own (`live_sims`: CTs, 12 microinverters, split
 phase, the freshness probe `clock_power` on):
 
-- `stream`: ours, installer token (the meter stream), `polling_interval` 5000;
-- `livedata`: ours, owner token (`/ivp/livedata/status` every `live_interval`, 2000 ms);
+- `stream`: ours, installer token (the meter stream), `polling_interval` 5000, watched;
+- `livedata`: ours, owner token (`/ivp/livedata/status` every `live_interval`, 2000 ms),
+  watched;
 - `poll_5s`: ours, `live: false`, `polling_interval` 5000;
+- `idle_stream`, `idle_livedata`: ours, the same tokens and `live` on, but nobody watching
+  (live rests until someone opens the page), at the default `polling_interval` 30000
+  (`LiveSettings.idle_interval_ms`);
 - `pyenphase_60s`: pyenphase's `update()` every 60 s (`live_pyenphase`).
+
+Live runs only while a device is watched (a page open, `host/watchers.py`): the host
+process watches `stream` and `livedata` as an open page would, the idle sides not. A day's
+load is computed from the two measured rates for a stated watch duty (`WATCHED_H_PER_DAY`:
+the page open an hour a day): watched hours at the watched side's rate, the rest at its
+idle side's.
 
 Ours run as three devices of one host process (`live_host`). Each run: start everything,
 wait until every device shows production from its expected source, then start the window
@@ -30,10 +40,27 @@ from bench import freshness, gateway_load, live_fleet, machine
 from bench.protocol import Child
 from bench.stats import median
 
-OURS = {"stream": "stream", "livedata": "livedata", "poll_5s": "poll"}
-ROLES = {"stream": "installer", "livedata": "owner", "poll_5s": "installer"}
+# Ours: the live source each device should show, and how it is set up.
+OURS = {
+    "stream": {"source": "stream", "live": True, "watched": True, "interval_ms": 5000},
+    "livedata": {"source": "livedata", "live": True, "watched": True, "interval_ms": 5000},
+    "poll_5s": {"source": "poll", "live": False, "watched": False, "interval_ms": 5000},
+    "idle_stream": {"source": "poll", "live": True, "watched": False, "interval_ms": 30000},
+    "idle_livedata": {"source": "poll", "live": True, "watched": False, "interval_ms": 30000},
+}
+ROLES = {
+    "stream": "installer",
+    "livedata": "owner",
+    "poll_5s": "installer",
+    "idle_stream": "installer",
+    "idle_livedata": "owner",
+}
+# A day's load: the watched side's rate while the page is open, its idle side's otherwise.
+WATCHED_H_PER_DAY = 1.0
+DAY_SIDES = {"stream": "idle_stream", "livedata": "idle_livedata"}
 PYENPHASE = "pyenphase_60s"
 HOUR_S = 3600.0
+LOAD_KEYS = ("requests", "bytes", "weighted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +77,8 @@ class LiveSettings:
     fleet_window_s: float = 60.0
     fleet_livedata: bool = True
     pyenphase: bool = True
+    idle_interval_ms: int = 30000
+    """The idle sides' `polling_interval`: the default, which an unwatched device polls at."""
 
 
 # A few seconds of the same section: the smoke test's.
@@ -62,7 +91,16 @@ QUICK = LiveSettings(
     fleet_startup_s=1.5,
     fleet_window_s=3.0,
     fleet_livedata=False,
+    idle_interval_ms=5000,
 )
+
+
+def ours_setup(s: LiveSettings) -> dict[str, dict[str, Any]]:
+    """OURS, with the idle sides at `s.idle_interval_ms`."""
+    return {
+        side: {**how, "interval_ms": s.idle_interval_ms} if side.startswith("idle_") else how
+        for side, how in OURS.items()
+    }
 
 
 def _window_start(anchor: float, interval_s: float, earliest: float) -> float:
@@ -94,7 +132,7 @@ def run_once(s: LiveSettings, log: Any) -> dict[str, Any]:
             gateways = json.loads(gateways_file.read_text())
             host = Child(
                 "bench.live_host",
-                ["--gateways", str(gateways_file), "--expect", json.dumps(OURS)],
+                ["--gateways", str(gateways_file), "--expect", json.dumps(ours_setup(s))],
             )
             children.append(host)
             theirs = _start_pyenphase(gateways, Path(tmp), s) if s.pyenphase else None
@@ -198,10 +236,7 @@ def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
             for side in sides
         },
         "gateway_per_hour": {
-            side: {
-                k: _median_of(runs, "gateway_per_hour", side, k)
-                for k in ("requests", "bytes", "weighted")
-            }
+            side: {k: _median_of(runs, "gateway_per_hour", side, k) for k in LOAD_KEYS}
             for side in runs[0]["gateway_per_hour"]
         },
         "history_rows_per_hour": {
@@ -225,15 +260,33 @@ def run(s: LiveSettings, log: Any = print) -> dict[str, Any]:
             + ", ".join(f"{side} {g['weighted']:.0f}" for side, g in load.items())
         )
     summary = summarise(runs)
+    per_hour = _flat(summary["gateway_per_hour"])
     doc: dict[str, Any] = {
         "freshness_s": _flat(summary["freshness_s"]),
-        "gateway_per_hour": _flat(summary["gateway_per_hour"]),
+        "gateway_per_hour": per_hour,
+        "gateway_per_day": per_day(per_hour, WATCHED_H_PER_DAY),
+        "watched_h_per_day": WATCHED_H_PER_DAY,
         "history_rows_per_hour": _flat(summary["history_rows_per_hour"]),
         "medians_and_runs": summary,
         "runs": runs,
     }
     doc["fleet_100"] = live_fleet.run(s, log)
     return doc
+
+
+def per_day(per_hour: dict[str, Any], watched_h: float) -> dict[str, Any]:
+    """A day's gateway load of each live side for `watched_h` watched hours (its idle
+    side's rate the rest of the day), and pyenphase's, from the medians per hour."""
+    day: dict[str, Any] = {}
+    for watched, idle in DAY_SIDES.items():
+        if watched in per_hour and idle in per_hour:
+            day[watched] = {
+                k: per_hour[watched][k] * watched_h + per_hour[idle][k] * (24 - watched_h)
+                for k in LOAD_KEYS
+            }
+    if PYENPHASE in per_hour:
+        day[PYENPHASE] = {k: per_hour[PYENPHASE][k] * 24 for k in LOAD_KEYS}
+    return day
 
 
 def _flat(tree: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,8 @@
 """Child process: one real host (store, supervisor, enphase_envoy driver) with one device per
-side of ours, each on its own simulated gateway, every one at `polling_interval` 5000.
+side of ours, each on its own simulated gateway, at the side's `polling_interval`.
 
-    open host -> add devices -> subscribe to the EventHub -> supervisor.start()
+    open host -> add devices -> watch the watched sides' devices (as an open page would)
+    -> subscribe to the EventHub -> supervisor.start()
     -> "ready" (every device shows production_now_w from its expected source)
     -> wait for "stop {w0, w1}" -> close the host -> count history rows -> "result"
 
@@ -29,7 +30,6 @@ from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
 from gem_envoy.host.events import AttributeChange
 from gem_envoy.host.service import Host
 
-INTERVAL_MS = 5000
 READY_TIMEOUT_S = 60.0
 
 
@@ -66,7 +66,7 @@ async def listen(host: Host, recorder: Recorder, subscribed: asyncio.Event) -> N
 
 
 async def add_devices(
-    host: Host, gateways: dict[str, Any], live: dict[str, bool]
+    host: Host, gateways: dict[str, Any], setup: dict[str, dict[str, Any]]
 ) -> dict[int, str]:
     sides = {}
     for side, gateway in gateways.items():
@@ -77,8 +77,8 @@ async def add_devices(
                 "ip": "127.0.0.1",
                 "port": gateway["port"],
                 "token": gateway["token"],
-                "polling_interval": INTERVAL_MS,
-                "live": live[side],
+                "polling_interval": int(setup[side]["interval_ms"]),
+                "live": bool(setup[side]["live"]),
             },
         )
         sides[device.id] = side
@@ -102,30 +102,33 @@ def history_rows(db: Path, sides: dict[int, str], w0: float, w1: float) -> dict[
 
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     gateways: dict[str, Any] = json.loads(args.gateways.read_text())
-    expected: dict[str, str] = json.loads(args.expect)
-    live = {side: source != "poll" for side, source in expected.items()}
+    setup: dict[str, dict[str, Any]] = json.loads(args.expect)
+    expected = {side: str(how["source"]) for side, how in setup.items()}
     gateways = {side: gateways[side] for side in expected}
     with tempfile.TemporaryDirectory(prefix="gem-bench-live-host-") as tmp:
         db = Path(tmp) / "gem-envoy.db"
         host = await Host.open(db, {EnphaseEnvoyDriver.name: EnphaseEnvoyDriver})
-        sides = await add_devices(host, gateways, live)
+        sides = await add_devices(host, gateways, setup)
+        watched = [d for d, side in sides.items() if setup[side]["watched"]]
         recorder = Recorder(sides)
         subscribed = asyncio.Event()
         listening = asyncio.create_task(listen(host, recorder, subscribed))
         try:
-            await subscribed.wait()
-            began = time.monotonic()
-            await host.supervisor.start()
-            while time.monotonic() - began < READY_TIMEOUT_S and not all(  # noqa: ASYNC110
-                recorder.shows(side, source) for side, source in expected.items()
-            ):
-                await asyncio.sleep(0.1)
-            emit(
-                "ready",
-                after_s=time.monotonic() - began,
-                sources={s: (v[-1][1] if v else None) for s, v in recorder.sources.items()},
-            )
-            window = json.loads(await wait_command(timeout_s=args.max_life_s) or "{}")
+            # Watched for the whole run, as by a page left open; the others by nobody.
+            with host.supervisor.watchers.watching(watched):
+                await subscribed.wait()
+                began = time.monotonic()
+                await host.supervisor.start()
+                while time.monotonic() - began < READY_TIMEOUT_S and not all(  # noqa: ASYNC110
+                    recorder.shows(side, source) for side, source in expected.items()
+                ):
+                    await asyncio.sleep(0.1)
+                emit(
+                    "ready",
+                    after_s=time.monotonic() - began,
+                    sources={s: (v[-1][1] if v else None) for s, v in recorder.sources.items()},
+                )
+                window = json.loads(await wait_command(timeout_s=args.max_life_s) or "{}")
         finally:
             listening.cancel()
             await asyncio.gather(listening, return_exceptions=True)
@@ -135,14 +138,18 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         "production": recorder.production,
         "sources": recorder.sources,
         "history": rows,
-        "interval_ms": INTERVAL_MS,
+        "interval_ms": {side: how["interval_ms"] for side, how in setup.items()},
     }
 
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser()
     parser.add_argument("--gateways", type=Path, required=True)
-    parser.add_argument("--expect", required=True, help='{"side": "stream|livedata|poll"}')
+    parser.add_argument(
+        "--expect",
+        required=True,
+        help='{"side": {"source": "stream|livedata|poll", "live", "watched", "interval_ms"}}',
+    )
     parser.add_argument("--max-life-s", type=float, default=900.0)
     return parser.parse_args()
 

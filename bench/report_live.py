@@ -7,9 +7,11 @@ from typing import Any
 from bench.live_goals import evaluate
 
 LABELS = {
-    "stream": "ours, meter stream (installer token)",
-    "livedata": "ours, livedata every 2 s (owner token)",
+    "stream": "ours, meter stream (installer token), watched",
+    "livedata": "ours, livedata every 2 s (owner token), watched",
     "poll_5s": "ours, `live: false`, poll every 5 s",
+    "idle_stream": "ours, installer token, unwatched (poll every {idle} s)",
+    "idle_livedata": "ours, owner token, unwatched (poll every {idle} s)",
 }
 
 
@@ -17,7 +19,8 @@ def _label(side: str, live: dict[str, Any]) -> str:
     if side == "pyenphase_60s":
         every = live.get("settings", {}).get("pyenphase_interval_s")
         return f"pyenphase `update()` every {_n(every, 0)} s"
-    return LABELS.get(side, side)
+    idle_ms = live.get("settings", {}).get("idle_interval_ms") or 30000
+    return LABELS.get(side, side).format(idle=f"{idle_ms / 1000:g}")
 
 
 def _n(value: Any, digits: int = 2) -> str:
@@ -41,10 +44,12 @@ def _measured(live: dict[str, Any]) -> list[str]:
         f"{_n(live.get('wall_s'), 0)} s), commit `{commit[:12]}`{dirty}. Load average "
         f"(1, 5, 15 min) at start {m.get('load_average_at_start')}, at end "
         f"{m.get('load_average_at_end')}. {s.get('repeats')} runs of a "
-        f"{_n(s.get('window_s'), 0)} s window, all four sides at once, each on its own "
+        f"{_n(s.get('window_s'), 0)} s window, every side at once, each on its own "
         "simulated gateway (CTs, 12 microinverters, split phase, `clock_power`); ours are "
-        "three devices of one host process, `polling_interval` 5000, no zones. Medians of "
-        "the runs, each run's figure beside it.",
+        "devices of one host process, no zones: the watched ones (the process watches them "
+        "as an open page would) and `live: false` at `polling_interval` 5000, the unwatched "
+        f"ones at {(s.get('idle_interval_ms') or 30000) / 1000:g} s. Medians of the runs, "
+        "each run's figure beside it.",
         "",
         *_code_per_run(live),
     ]
@@ -98,6 +103,31 @@ def _load(live: dict[str, Any]) -> list[str]:
             f"| {_n(figures['bytes']['median'] / 1024, 0)} "
             f"| {_n(figures['weighted']['median'], 0)} "
             f"| {_runs(figures['weighted']['runs'], 0)} | {paths or 'none'} |"
+        )
+    return [*lines, ""]
+
+
+def _day(live: dict[str, Any]) -> list[str]:
+    day = live.get("gateway_per_day")
+    if not day:
+        return []
+    hours = live.get("watched_h_per_day", 1.0)
+    lines = [
+        f"Gateway load per day with the page open {hours:g} h a day: the watched side's "
+        f"rate for {hours:g} h, its unwatched side's for {24 - hours:g} h (medians per hour "
+        "above); pyenphase's rate for 24 h:",
+        "",
+        "| side | requests/day | KB/day | weighted/day |",
+        "|---|--:|--:|--:|",
+    ]
+    words = {
+        "stream": "ours, installer token (the meter stream while watched)",
+        "livedata": "ours, owner token (livedata while watched)",
+    }
+    for side, figures in day.items():
+        lines.append(
+            f"| {words.get(side) or _label(side, live)} | {_n(figures['requests'], 0)} "
+            f"| {_n(figures['bytes'] / 1024, 0)} | {_n(figures['weighted'], 0)} |"
         )
     return [*lines, ""]
 
@@ -158,11 +188,12 @@ def live_lines(doc: dict[str, Any]) -> list[str]:
     if not live or "medians_and_runs" not in live:
         return []
     return [
-        "### Live telemetry: stream, livedata, poll at 5 s, pyenphase at 60 s",
+        "### Live telemetry: stream, livedata, poll at 5 s, unwatched, pyenphase at 60 s",
         "",
         *_measured(live),
         *_freshness(live),
         *_load(live),
+        *_day(live),
         *_store(live),
         *_fleet(live),
         *_goals(live),

@@ -110,15 +110,24 @@ def test_live_section(tmp_path: Path) -> None:
 
     live = data["live"]
     sides = ["stream", "livedata", "poll_5s"] + (["pyenphase_60s"] if HAS_PYENPHASE else [])
-    assert sorted(live["freshness_s"]) == sorted(sides)
+    idle = ["idle_stream", "idle_livedata"]
+    assert sorted(live["freshness_s"]) == sorted(sides + idle)
     for side in sides:
         fresh = live["freshness_s"][side]
         assert 0 <= number(fresh["p50"]) <= number(fresh["p99"]) < 30
         load = live["gateway_per_hour"][side]
         assert number(load["bytes"]) > 0 and number(load["weighted"]) >= number(load["requests"])
-    # Each live device followed the source its token allows, the whole window.
+    # Each watched device followed the source its token allows, the whole window; the
+    # unwatched ones were polled, and their gateways saw no stream and no livedata read.
     run = live["runs"][0]
-    assert run["sources_at_end"] == {"stream": "stream", "livedata": "livedata", "poll_5s": "poll"}
+    assert run["sources_at_end"] == {
+        "stream": "stream", "livedata": "livedata", "poll_5s": "poll",
+        "idle_stream": "poll", "idle_livedata": "poll",
+    }  # fmt: skip
+    for side in idle:
+        asked = run["gateway_per_hour"][side]["window_requests_by_path"]
+        assert not {"/stream/meter", "/ivp/livedata/status"} & asked.keys(), asked
+    assert set(live["gateway_per_day"]) >= {"stream", "livedata"}
     stream = run["gateway_per_hour"]["stream"]
     assert stream["streams_open_at_end"] == 1 and stream["max_streams_open"] == 1
     assert number(run["freshness_s"]["stream"]["updates"]) >= 2  # about one a second
