@@ -9,7 +9,7 @@ phase, the freshness probe `clock_power` on):
 - `poll_5s`: ours, `live: false`, `polling_interval` 5000;
 - `idle_stream`, `idle_livedata`: ours, the same tokens and `live` on, but nobody watching
   (live rests until someone opens the page), at the default `polling_interval` 30000
-  (`LiveSettings.idle_interval_ms`);
+  (`LiveSettings.idle_interval_ms`); `idle_60s` the same at 60000, pyenphase's pace;
 - `pyenphase_60s`: pyenphase's `update()` every 60 s (`live_pyenphase`).
 
 Live runs only while a device is watched (a page open, `host/watchers.py`): the host
@@ -41,12 +41,14 @@ from bench.protocol import Child
 from bench.stats import median
 
 # Ours: the live source each device should show, and how it is set up.
-OURS = {
+OURS: dict[str, dict[str, Any]] = {
     "stream": {"source": "stream", "live": True, "watched": True, "interval_ms": 5000},
     "livedata": {"source": "livedata", "live": True, "watched": True, "interval_ms": 5000},
     "poll_5s": {"source": "poll", "live": False, "watched": False, "interval_ms": 5000},
     "idle_stream": {"source": "poll", "live": True, "watched": False, "interval_ms": 30000},
     "idle_livedata": {"source": "poll", "live": True, "watched": False, "interval_ms": 30000},
+    # Unwatched at pyenphase's own pace: the two compared at the same freshness.
+    "idle_60s": {"source": "poll", "live": True, "watched": False, "interval_ms": 60000},
 }
 ROLES = {
     "stream": "installer",
@@ -54,12 +56,14 @@ ROLES = {
     "poll_5s": "installer",
     "idle_stream": "installer",
     "idle_livedata": "owner",
+    "idle_60s": "installer",
 }
 # A day's load: the watched side's rate while the page is open, its idle side's otherwise.
 WATCHED_H_PER_DAY = 1.0
 DAY_SIDES = {"stream": "idle_stream", "livedata": "idle_livedata"}
 PYENPHASE = "pyenphase_60s"
 HOUR_S = 3600.0
+DEFAULT_IDLE_INTERVAL_MS = 30000
 LOAD_KEYS = ("requests", "bytes", "weighted")
 
 
@@ -78,7 +82,8 @@ class LiveSettings:
     fleet_livedata: bool = True
     pyenphase: bool = True
     idle_interval_ms: int = 30000
-    """The idle sides' `polling_interval`: the default, which an unwatched device polls at."""
+    """The unwatched sides' `polling_interval` (the default, at which an unwatched device
+    polls); `idle_60s` at twice it."""
 
 
 # A few seconds of the same section: the smoke test's.
@@ -96,9 +101,13 @@ QUICK = LiveSettings(
 
 
 def ours_setup(s: LiveSettings) -> dict[str, dict[str, Any]]:
-    """OURS, with the idle sides at `s.idle_interval_ms`."""
+    """OURS, the idle sides' intervals scaled so that the default one is
+    `s.idle_interval_ms` (a quick run's are short)."""
+    scale = s.idle_interval_ms / DEFAULT_IDLE_INTERVAL_MS
     return {
-        side: {**how, "interval_ms": s.idle_interval_ms} if side.startswith("idle_") else how
+        side: {**how, "interval_ms": int(how["interval_ms"] * scale)}
+        if side.startswith("idle_")
+        else how
         for side, how in OURS.items()
     }
 

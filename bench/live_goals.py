@@ -53,6 +53,11 @@ def _load(live: dict[str, Any]) -> list[Verdict]:
             "h",
         ),
         *_against_pyenphase(
+            live.get("gateway_per_hour", {}),
+            {"idle_60s": "unwatched, polled at pyenphase's 60 s"},
+            "h",
+        ),
+        *_against_pyenphase(
             live.get("gateway_per_day", {}),
             {"stream": f"stream, {duty}", "livedata": f"livedata, {duty}"},
             "day",

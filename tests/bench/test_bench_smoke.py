@@ -110,7 +110,7 @@ def test_live_section(tmp_path: Path) -> None:
 
     live = data["live"]
     sides = ["stream", "livedata", "poll_5s"] + (["pyenphase_60s"] if HAS_PYENPHASE else [])
-    idle = ["idle_stream", "idle_livedata"]
+    idle = ["idle_stream", "idle_livedata", "idle_60s"]
     assert sorted(live["freshness_s"]) == sorted(sides + idle)
     for side in sides:
         fresh = live["freshness_s"][side]
@@ -122,7 +122,7 @@ def test_live_section(tmp_path: Path) -> None:
     run = live["runs"][0]
     assert run["sources_at_end"] == {
         "stream": "stream", "livedata": "livedata", "poll_5s": "poll",
-        "idle_stream": "poll", "idle_livedata": "poll",
+        "idle_stream": "poll", "idle_livedata": "poll", "idle_60s": "poll",
     }  # fmt: skip
     for side in idle:
         asked = run["gateway_per_hour"][side]["window_requests_by_path"]
