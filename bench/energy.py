@@ -164,7 +164,12 @@ def _table_sizes(db: Path) -> dict[str, float]:
 def _rows(db: Path) -> dict[str, int]:
     with closing(sqlite3.connect(db)) as conn:
         raw = conn.execute("SELECT COUNT(*) FROM attribute_history").fetchone()[0]
-        by = dict(conn.execute("SELECT resolution, COUNT(*) FROM rollups GROUP BY 1").fetchall())
+        by = dict(
+            conn.execute(
+                "SELECT s.resolution, COUNT(*) FROM rollup_series s"
+                " JOIN rollups r ON r.series = s.id GROUP BY 1"
+            ).fetchall()
+        )
     return {"raw": raw, "rollups_5min": by.get(300, 0), "rollups_hourly": by.get(3600, 0)}
 
 

@@ -203,8 +203,8 @@ def rollup_rows(db: Path) -> dict[str, list[tuple[object, ...]]]:
     conn = sqlite3.connect(db)
     try:
         return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5").fetchall()
-            for table in ("rollups", "rollup_progress")
+            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("rollup_series", "rollups", "rollup_progress")
         }
     finally:
         conn.close()
@@ -218,18 +218,21 @@ def check_rollups(db: Path) -> int:
     try:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         progress = conn.execute(
-            "SELECT target_type, target_id, name, resolution, done_until FROM rollup_progress"
+            "SELECT s.target_type, s.target_id, s.name, s.resolution, p.done_until"
+            " FROM rollup_progress p JOIN rollup_series s ON s.id = p.series"
         ).fetchall()
         for target_type, target_id, name, resolution, done in progress:
             key = (target_type, target_id, name)
             where = "target_type = ? AND target_id = ? AND name = ?"
             beyond = conn.execute(
-                f"SELECT COUNT(*) FROM rollups WHERE {where} AND resolution = ? AND start >= ?",
+                f"SELECT COUNT(*) FROM rollup_buckets WHERE {where}"
+                " AND resolution = ? AND start >= ?",
                 (*key, resolution, done),
             ).fetchone()[0]
             assert beyond == 0, (key, resolution)
             folded = conn.execute(
-                f"SELECT COALESCE(SUM(count), 0) FROM rollups WHERE {where} AND resolution = ?",
+                f"SELECT COALESCE(SUM(count), 0) FROM rollup_buckets WHERE {where}"
+                " AND resolution = ?",
                 (*key, resolution),
             ).fetchone()[0]
             if resolution == 300:
@@ -239,12 +242,12 @@ def check_rollups(db: Path) -> int:
                 ).fetchone()[0]
             else:
                 source = conn.execute(
-                    f"SELECT COALESCE(SUM(count), 0) FROM rollups WHERE {where}"
+                    f"SELECT COALESCE(SUM(count), 0) FROM rollup_buckets WHERE {where}"
                     " AND resolution = 300 AND start < ?",
                     (*key, done),
                 ).fetchone()[0]
             assert folded == source, (key, resolution, folded, source)
-        five_minutes = conn.execute("SELECT COUNT(*) FROM rollups WHERE resolution = 300")
+        five_minutes = conn.execute("SELECT COUNT(*) FROM rollup_buckets WHERE resolution = 300")
         return int(five_minutes.fetchone()[0])
     finally:
         conn.close()

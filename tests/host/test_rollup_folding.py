@@ -144,7 +144,7 @@ def test_bucket_deltas_add_up_to_the_true_energy_and_none_is_negative(
     batch: int,
 ) -> None:
     conn = shared
-    for table in ("attribute_history", "rollups", "rollup_progress"):
+    for table in ("attribute_history", "rollup_series", "rollups", "rollup_progress"):
         conn.execute(f"DELETE FROM {table}")
     points, energy = counter_series(start, first, moves)
     conn.executemany(
@@ -161,9 +161,11 @@ def test_bucket_deltas_add_up_to_the_true_energy_and_none_is_negative(
     for resolution in (300, 3600):
         deltas = [
             row[0]
-            for row in conn.execute("SELECT delta FROM rollups WHERE resolution = ?", (resolution,))
+            for row in conn.execute(
+                "SELECT delta FROM rollup_buckets WHERE resolution = ?", (resolution,)
+            )
         ]
         assert all(delta >= 0 for delta in deltas)
         assert sum(deltas) == pytest.approx(energy, abs=1.0)
-    counts = conn.execute("SELECT resolution, SUM(count) FROM rollups GROUP BY resolution")
+    counts = conn.execute("SELECT resolution, SUM(count) FROM rollup_buckets GROUP BY resolution")
     assert dict(counts.fetchall()) == {300: len(points), 3600: len(points)}

@@ -27,12 +27,18 @@ NOW = 1_767_225_600.0  # 2026-01-01 00:00 UTC: a whole hour, for round bucket ed
 
 
 def rows(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    """The buckets and progress by series key, and the rows stored (by series id)."""
+    queries = {
+        "buckets": "SELECT * FROM rollup_buckets ORDER BY 1, 2, 3, 4, 5",
+        "progress": "SELECT s.target_type, s.target_id, s.name, s.resolution, p.done_until,"
+        " p.last_value FROM rollup_progress p JOIN rollup_series s ON s.id = p.series"
+        " ORDER BY 1, 2, 3, 4",
+        "stored buckets": "SELECT * FROM rollups ORDER BY 1, 2",
+        "stored progress": "SELECT * FROM rollup_progress ORDER BY 1",
+    }
     conn = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True)
     try:
-        return {
-            table: conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2, 3, 4, 5").fetchall()
-            for table in ("rollups", "rollup_progress")
-        }
+        return {name: conn.execute(sql).fetchall() for name, sql in queries.items()}
     finally:
         conn.close()
 
@@ -115,7 +121,7 @@ async def test_a_pass_stopped_after_a_batch_resumes_to_the_same_rows(
     with pytest.raises(Interrupted):
         await store.roll_up(NOW)
     partial_rows = rows(db_path)
-    assert 0 < len(partial_rows["rollups"]) < len(rows(reference_path)["rollups"])
+    assert 0 < len(partial_rows["buckets"]) < len(rows(reference_path)["buckets"])
     monkeypatch.setattr(rollups, "fold_batch", real)
     await store.roll_up(NOW)
     assert rows(db_path) == rows(reference_path)
@@ -175,12 +181,20 @@ async def test_deleting_a_device_zone_or_attribute_deletes_its_rollups(
     assert await store.rollups("zone", zone.id, "power_w", 3600, 0)
     await store.delete_zone(zone.id)
     tables = rows(db_path)
-    assert not [row for table in tables.values() for row in table if row[0] == "zone"]
+    assert not [row for row in tables["buckets"] + tables["progress"] if row[0] == "zone"]
+    assert_no_orphans(tables)
     await store.delete_attribute("device", device, "power_w")
     tables = rows(db_path)
-    assert {row[2] for table in tables.values() for row in table} == {"energy_wh"}
+    assert {row[2] for row in tables["buckets"] + tables["progress"]} == {"energy_wh"}
+    assert_no_orphans(tables)
     await store.delete_device(device)
-    assert rows(db_path) == {"rollups": [], "rollup_progress": []}
+    assert all(not table for table in rows(db_path).values())
+
+
+def assert_no_orphans(tables: dict[str, list[tuple[object, ...]]]) -> None:
+    """Every stored bucket and progress row still has its series."""
+    assert len(tables["stored buckets"]) == len(tables["buckets"])
+    assert len(tables["stored progress"]) == len(tables["progress"])
 
 
 async def test_rollup_arguments_are_checked(store: Store) -> None:

@@ -50,7 +50,7 @@ def counter_energy(
         rows = conn.execute(
             "WITH b(i, lo, hi) AS (SELECT key, json_extract(value, '$[0]'),"
             " json_extract(value, '$[1]') FROM json_each(?))"
-            " SELECT b.i, SUM(MAX(r.delta, 0.0)) FROM b JOIN rollups r"
+            " SELECT b.i, SUM(MAX(r.delta, 0.0)) FROM b JOIN rollup_buckets r"
             " ON r.target_type = ? AND r.target_id = ? AND r.name = ? AND r.resolution = ?"
             " AND r.start >= b.lo AND r.start < b.hi AND r.delta IS NOT NULL GROUP BY b.i",
             (spans, *target, name, resolution),

@@ -11,6 +11,9 @@ itself, the key being the bucket's). Only complete buckets are folded: those who
 window mean) still finds its bucket open. A point written behind a series' progress (an
 import of older history) is not folded.
 
+Buckets are stored by series id (`rollup_series`: one resolution of one attribute) in the
+compact rows of `bucket_rows`, and read back through the view `rollup_buckets`, by series key.
+
 Each function runs on a database thread inside the caller's transaction.
 """
 
@@ -19,6 +22,7 @@ from __future__ import annotations
 import math
 import sqlite3
 
+from .bucket_rows import bucket_row
 from .devices import check_target
 from .folding import bucket_start, fold_points, merge
 from .models import Rollup
@@ -82,8 +86,9 @@ def fold_batch(
         return 0, True
     points, reached = _next_points(conn, series, done, until)
     buckets, previous = fold_points(points, FIVE_MINUTES, counter, previous)
-    _write(conn, series, FIVE_MINUTES, buckets)
-    _set_progress(conn, series, FIVE_MINUTES, reached, previous)
+    five = _series_id(conn, series, FIVE_MINUTES)
+    _write(conn, five, buckets)
+    _set_progress(conn, five, reached, previous)
     hourly = _fold_hours(conn, series, bucket_start(done, HOUR), bucket_start(reached, HOUR))
     return len(buckets) + hourly, reached >= until
 
@@ -118,54 +123,59 @@ def _fold_hours(conn: sqlite3.Connection, series: Series, first: float, until: f
     done = first if progress is None else progress[0]
     if done >= until:
         if progress is None:
-            _set_progress(conn, series, HOUR, done, None)
+            _set_progress(conn, _series_id(conn, series, HOUR), done, None)
         return 0
     rows = conn.execute(
-        "SELECT start, count, mean, minimum, maximum, delta FROM rollups"
+        "SELECT start, count, mean, minimum, maximum, delta FROM rollup_buckets"
         f" WHERE {_KEY} AND resolution = ? AND start >= ? AND start < ? ORDER BY start",
         (*series, FIVE_MINUTES, done, until),
     )
     buckets = merge((Rollup(*row) for row in rows), HOUR)
-    _write(conn, series, HOUR, buckets)
-    _set_progress(conn, series, HOUR, until, None)
+    hourly = _series_id(conn, series, HOUR)
+    _write(conn, hourly, buckets)
+    _set_progress(conn, hourly, until, None)
     return len(buckets)
+
+
+def _series_id(conn: sqlite3.Connection, series: Series, resolution: int) -> int:
+    """The id of the series' buckets of `resolution`, given one if they have none yet."""
+    key = (*series, resolution)
+    conn.execute(
+        "INSERT OR IGNORE INTO rollup_series (target_type, target_id, name, resolution)"
+        " VALUES (?, ?, ?, ?)",
+        key,
+    )
+    row = conn.execute(f"SELECT id FROM rollup_series WHERE {_KEY} AND resolution = ?", key)
+    series_id: int = row.fetchone()[0]
+    return series_id
 
 
 def _progress(
     conn: sqlite3.Connection, series: Series, resolution: int
 ) -> tuple[float, float | None] | None:
     row = conn.execute(
-        f"SELECT done_until, last_value FROM rollup_progress WHERE {_KEY} AND resolution = ?",
+        "SELECT p.done_until, p.last_value FROM rollup_series s"
+        " JOIN rollup_progress p ON p.series = s.id"
+        " WHERE s.target_type = ? AND s.target_id = ? AND s.name = ? AND s.resolution = ?",
         (*series, resolution),
     ).fetchone()
     return None if row is None else (row[0], row[1])
 
 
 def _set_progress(
-    conn: sqlite3.Connection,
-    series: Series,
-    resolution: int,
-    done: float,
-    last_value: float | None,
+    conn: sqlite3.Connection, series_id: int, done: float, last_value: float | None
 ) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO rollup_progress"
-        " (target_type, target_id, name, resolution, done_until, last_value)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (*series, resolution, done, last_value),
+        "INSERT OR REPLACE INTO rollup_progress (series, done_until, last_value) VALUES (?, ?, ?)",
+        (series_id, done, last_value),
     )
 
 
-def _write(
-    conn: sqlite3.Connection, series: Series, resolution: int, buckets: list[Rollup]
-) -> None:
+def _write(conn: sqlite3.Connection, series_id: int, buckets: list[Rollup]) -> None:
     conn.executemany(
-        "INSERT OR REPLACE INTO rollups (target_type, target_id, name, resolution, start,"
-        " count, mean, minimum, maximum, delta) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [
-            (*series, resolution, b.start, b.count, b.mean, b.minimum, b.maximum, b.delta)
-            for b in buckets
-        ],
+        "INSERT OR REPLACE INTO rollups (series, start, count, total, minimum, maximum, delta)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        [(series_id, *bucket_row(bucket)) for bucket in buckets],
     )
 
 
@@ -179,7 +189,7 @@ def read_rollups(
 ) -> list[Rollup]:
     check_target(conn, *target)
     rows = conn.execute(
-        "SELECT start, count, mean, minimum, maximum, delta FROM rollups"
+        "SELECT start, count, mean, minimum, maximum, delta FROM rollup_buckets"
         f" WHERE {_KEY} AND resolution = ? AND start >= ? AND (? IS NULL OR start < ?)"
         " ORDER BY start",
         (*target, name, resolution, since, until, until),
@@ -203,7 +213,8 @@ def rolled_up_history(
     done = -math.inf if progress is None else progress[0]
     half = resolution / 2
     points: list[tuple[float, float]] = conn.execute(
-        "SELECT start + ?, CASE WHEN delta IS NULL THEN mean ELSE maximum END FROM rollups"
+        "SELECT start + ?, CASE WHEN delta IS NULL THEN mean ELSE maximum END"
+        " FROM rollup_buckets"
         f" WHERE {_KEY} AND resolution = ? AND start >= ? AND start <= ? ORDER BY start",
         (
             half,
@@ -232,9 +243,9 @@ def rolled_up_until(
 
 
 def delete_rollups(conn: sqlite3.Connection, target: tuple[str, int], name: str) -> None:
-    """Forget an attribute's rollups with its history (`delete_attribute`)."""
-    conn.execute(f"DELETE FROM rollups WHERE {_KEY}", (*target, name))
-    conn.execute(f"DELETE FROM rollup_progress WHERE {_KEY}", (*target, name))
+    """Forget an attribute's rollups with its history (`delete_attribute`): its series, whose
+    trigger deletes their buckets and progress."""
+    conn.execute(f"DELETE FROM rollup_series WHERE {_KEY}", (*target, name))
 
 
 def prune_raw(conn: sqlite3.Connection, cutoff: float) -> int:
@@ -242,8 +253,9 @@ def prune_raw(conn: sqlite3.Connection, cutoff: float) -> int:
     progress is never ahead of 5-minute progress): no point goes before it is rolled up."""
     return conn.execute(
         "DELETE FROM attribute_history WHERE rowid IN (SELECT h.rowid FROM attribute_history h"
-        " JOIN rollup_progress p ON p.target_type = h.target_type"
-        " AND p.target_id = h.target_id AND p.name = h.name AND p.resolution = ?"
+        " JOIN rollup_series s ON s.target_type = h.target_type"
+        " AND s.target_id = h.target_id AND s.name = h.name AND s.resolution = ?"
+        " JOIN rollup_progress p ON p.series = s.id"
         " WHERE h.ts < ? AND h.ts < p.done_until LIMIT ?)",
         (HOUR, cutoff, PRUNE_ROWS),
     ).rowcount
@@ -252,15 +264,15 @@ def prune_raw(conn: sqlite3.Connection, cutoff: float) -> int:
 def prune_five_minutes(conn: sqlite3.Connection, cutoff: float) -> int:
     """Delete up to PRUNE_ROWS 5-minute buckets older than `cutoff` whose hour is folded.
 
-    Series by series (their hourly progress rows, CROSS JOIN keeping them the outer loop),
-    each series' old buckets found by the primary key's prefix: no index by age is kept, as
-    it would repeat every bucket's key (a third of the database)."""
+    Series by series (their hourly progress, CROSS JOIN keeping it the outer loop), each
+    series' old buckets found by the primary key's prefix: no index by age is kept, as it
+    would repeat every bucket's key."""
     return conn.execute(
-        "DELETE FROM rollups WHERE (target_type, target_id, name, resolution, start) IN"
-        " (SELECT r.target_type, r.target_id, r.name, r.resolution, r.start"
-        " FROM rollup_progress p CROSS JOIN rollups r"
-        " ON r.target_type = p.target_type AND r.target_id = p.target_id"
-        " AND r.name = p.name AND r.resolution = ?"
-        " WHERE p.resolution = ? AND r.start < ? AND r.start < p.done_until LIMIT ?)",
+        "DELETE FROM rollups WHERE (series, start) IN (SELECT r.series, r.start"
+        " FROM rollup_series h JOIN rollup_progress p ON p.series = h.id"
+        " JOIN rollup_series f ON f.target_type = h.target_type"
+        " AND f.target_id = h.target_id AND f.name = h.name AND f.resolution = ?"
+        " CROSS JOIN rollups r ON r.series = f.id"
+        " WHERE h.resolution = ? AND r.start < ? AND r.start < p.done_until LIMIT ?)",
         (FIVE_MINUTES, HOUR, cutoff, PRUNE_ROWS),
     ).rowcount
