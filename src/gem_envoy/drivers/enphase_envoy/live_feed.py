@@ -188,11 +188,11 @@ class LiveFeed:
 
     async def _run(self) -> None:
         while True:
-            if not self._wanted.is_set():
-                await self._idle()
-                continue
             try:
-                await self._follow_chosen()
+                if self._wanted.is_set():
+                    await self._follow_chosen()
+                else:
+                    await self._idle()
             except asyncio.CancelledError:
                 raise
             except Exception:
