@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ import pytest
 
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.types import AttributeValue
+from gem_envoy.host.watchers import Watchers
 from tests.web.conftest import (
     ADMIN_PASSWORD,
     ADMIN_USER,
@@ -45,6 +47,8 @@ class Plant:
     url: str
     loop: asyncio.AbstractEventLoop
     sink: StoreSink
+    device_id: int
+    watchers: Watchers
 
     def report(self, values: dict[str, AttributeValue | None]) -> None:
         """Store and publish `values` (None removes one), as a driver's report does."""
@@ -70,7 +74,9 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
     db: Path = tmp_path_factory.mktemp("live") / "gem.db"
     with running_host(db) as (url, loop, host):
         device_id = _paused_device(url)
-        yield Plant(url, loop, StoreSink(host.store, device_id, host.events))
+        sink = StoreSink(host.store, device_id, host.events)
+        host.supervisor.watchers.grace_s = 0.0  # the host's minute of grace, not waited for
+        yield Plant(url, loop, sink, device_id, host.supervisor.watchers)
 
 
 def _paused_device(url: str) -> int:
@@ -191,3 +197,34 @@ def test_phase_table_has_a_row_per_phase_and_fits_a_phone(plant: Plant, page: Pa
     assert rows.count() == 2
     plant.phases()  # single-phase
     page.locator("#phases").wait_for(state="hidden")
+
+
+def _set_hidden(page: Page, hidden: bool) -> None:
+    """The tab hidden (another tab in front, a minimised window) or shown again."""
+    page.evaluate(
+        """(hidden) => {
+            Object.defineProperty(document, "hidden", { value: hidden, configurable: true });
+            document.dispatchEvent(new Event("visibilitychange"));
+        }""",
+        hidden,
+    )
+
+
+def _until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 10
+    while not condition():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.05)
+
+
+def test_a_hidden_tab_stops_watching_and_reads_again_when_shown(plant: Plant, page: Page) -> None:
+    plant.report({**FLOW, "live_source": "stream", "live_state": "active", "live": True})
+    sign_in(page, plant, ADMIN_USER, ADMIN_PASSWORD)
+    page.locator("#live[data-state=open]").wait_for()
+    _until(lambda: plant.watchers.watched(plant.device_id), "watched while the page is shown")
+    _set_hidden(page, True)
+    _until(lambda: not plant.watchers.watched(plant.device_id), "not watched while hidden")
+    plant.report({"production_now_w": 4440})  # not pushed to a hidden page
+    _set_hidden(page, False)
+    page.locator("#flow .value[data-attr=production_now_w]").filter(has_text="4.44 kW").wait_for()
+    assert plant.watchers.watched(plant.device_id)

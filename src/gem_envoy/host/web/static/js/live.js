@@ -1,6 +1,11 @@
 // The live connection: Server-Sent Events from /api/events, pushed by the host when
 // attributes change. EventSource cannot send headers, so the token goes in the query string;
 // the host moves it out of the URL before routing or logging.
+//
+// An open stream tells the host that someone watches its devices, and devices with a costly
+// live source run it only then. A page in a background tab watches nothing: its stream is
+// closed while the tab is hidden (the host keeps devices live for a minute, so a glance at
+// another tab changes nothing) and opened again, with a fresh read, when it is shown.
 
 import { api, currentToken } from "./api.js";
 import { merge, reloadAll } from "./state.js";
@@ -9,6 +14,7 @@ const RETRY_MS = 3000;
 let source = null;
 let retryTimer = null;
 let everOpened = false;
+let wanted = false; // between openLive() and closeLive(), whether the tab is shown or not
 
 function indicate(state) {
   const el = document.getElementById("live");
@@ -18,7 +24,13 @@ function indicate(state) {
 }
 
 export function openLive() {
-  closeLive();
+  wanted = true;
+  connect();
+}
+
+function connect() {
+  disconnect();
+  if (!wanted || document.hidden) return;
   const token = currentToken();
   if (!token) return;
   indicate("connecting");
@@ -47,9 +59,9 @@ export function openLive() {
       retryTimer = setTimeout(async () => {
         try {
           await api("/api/session"); // a 401 here signs the page out (see api.js)
-          openLive();
+          connect();
         } catch {
-          retryTimer = setTimeout(openLive, RETRY_MS);
+          retryTimer = setTimeout(connect, RETRY_MS);
         }
       }, RETRY_MS);
     }
@@ -57,9 +69,21 @@ export function openLive() {
 }
 
 export function closeLive() {
+  wanted = false;
+  disconnect();
+  everOpened = false;
+}
+
+function disconnect() {
   clearTimeout(retryTimer);
   retryTimer = null;
   if (source) source.close();
   source = null;
-  everOpened = false;
 }
+
+// Shown again: `everOpened` stays true while hidden, so the reopened stream reloads what
+// changed meanwhile.
+document.addEventListener("visibilitychange", () => {
+  if (document.hidden) disconnect();
+  else connect();
+});
