@@ -1,10 +1,10 @@
 """The gateway's identity: its certificate, pinned by its SHA-256 fingerprint.
 
 The gateway's certificate is self-signed, so it cannot be verified; but it can be recognised.
-`CertificatePin` is handed to the transport's connector as aiohttp's `ssl=` fingerprint: aiohttp
-calls its `check` on every new connection right after the TLS handshake and before the first
-byte of a request is written, and drops the connection when it raises. So a device that takes
-over the gateway's address never receives a request, let alone the token.
+`CertificatePin` is handed to the transport, which calls its `check` on every new connection
+right after the TLS handshake and before the first byte of a request is written, and drops the
+connection when it raises. So a device that takes over the gateway's address never receives a
+request, let alone the token.
 
 With no fingerprint yet, the first certificate seen is trusted (trust on first use) and pinned
 from then on; the caller stores it and hands it back next time.

@@ -1,9 +1,9 @@
 """What the client needs from a transport: one request at a time, answered with bytes.
 
 `EnvoyClient` speaks to the gateway only through this. `transport.HttpsTransport` is the real
-one (aiohttp over TLS); tests that check parsing, authentication or the poller's request
-budget hand in an in-memory one instead (`gem_envoy.sim.capture_transport`), so that they need
-no socket, no process and no TLS handshake.
+one (HTTP/1.1 over TLS: `http1`, `tls_bio`); tests that check parsing, authentication or the
+poller's request budget hand in an in-memory one instead (`gem_envoy.sim.capture_transport`),
+so that they need no socket, no process and no TLS handshake.
 """
 
 from __future__ import annotations
