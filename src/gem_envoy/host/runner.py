@@ -7,11 +7,14 @@ poll only changes `online` and `last_error`: the last good values stay as they w
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import re
 import time
 from collections import Counter
 from collections.abc import Mapping
+from contextlib import AbstractAsyncContextManager
+from typing import Protocol, runtime_checkable
 
 from gem_envoy.host.contract import (
     DeviceConfig,
@@ -27,6 +30,14 @@ log = logging.getLogger(__name__)
 
 # How long to wait before trying again when a device cannot even be configured or connected.
 RETRY_S = 30.0
+
+
+@runtime_checkable
+class TransactionalSink(Protocol):
+    """A sink that can hold a task's writes and store them in one transaction at the end of
+    the block (`StoreSink`); a poll cycle runs inside one."""
+
+    def one_transaction(self) -> AbstractAsyncContextManager[None]: ...
 
 
 def describe(exc: BaseException) -> str:
@@ -66,6 +77,7 @@ class DeviceRunner:
         self.watched = False  # whether anyone watches the device (told to each driver)
         self._driver_class = driver_class
         self._sink = sink
+        self._transactional = sink if isinstance(sink, TransactionalSink) else None
         self._driver: Driver | None = None
         self._connected = False
         self._wake = asyncio.Event()
@@ -98,25 +110,45 @@ class DeviceRunner:
 
         After a good poll the next is due an interval after this one started (a slow gateway
         does not stretch the schedule); after a failure, the retry delay counts from now, so
-        that a gateway still busy with the failed request gets its pause."""
+        that a gateway still busy with the failed request gets its pause. What the cycle
+        reports (device values, zones, health) is stored in one transaction at its end, where
+        the sink can (`TransactionalSink`): one writer job per poll, not one per zone."""
         started = time.monotonic()
         if self.scheduled_at is not None:
             self.last_lag_s = max(0.0, started - self.scheduled_at)
         self.polls += 1
         async with self._lock:
             try:
-                driver = await self._connected_driver()
-                await driver.poll()
+                async with self._one_transaction():
+                    return await self._poll(started)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # any failure is this device's, never the host's
-                self.failures += 1
-                self.failure_kinds[failure_kind(exc)] += 1
-                await self._report(False, describe(exc), exc)
-                return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
-            self.failures = 0
-            await self._report(True, "", None, polled=True)
-            return max(0.0, driver.poll_interval_s() - (time.monotonic() - started))
+            except Exception as exc:  # the poll's writes could not be stored
+                return await self._failed(exc)
+
+    async def _poll(self, started: float) -> float:
+        try:
+            driver = await self._connected_driver()
+            await driver.poll()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # any failure is this device's, never the host's
+            return await self._failed(exc)
+        self.failures = 0
+        await self._report(True, "", None, polled=True)
+        return max(0.0, driver.poll_interval_s() - (time.monotonic() - started))
+
+    async def _failed(self, exc: Exception) -> float:
+        """Count and report a failed cycle; the seconds until the retry."""
+        self.failures += 1
+        self.failure_kinds[failure_kind(exc)] += 1
+        await self._report(False, describe(exc), exc)
+        return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
+
+    def _one_transaction(self) -> AbstractAsyncContextManager[None]:
+        if self._transactional is not None:
+            return self._transactional.one_transaction()
+        return contextlib.nullcontext()
 
     async def _sleep(self, interval_s: float) -> None:
         self.scheduled_at = time.monotonic() + interval_s

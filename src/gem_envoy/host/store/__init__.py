@@ -1,5 +1,6 @@
 """The host's SQLite store. Import from here: `from gem_envoy.host.store import Store`."""
 
+from .attributes import AttributeWrite
 from .hashing import HashingBusy
 from .history_bulk import HistorySeries
 from .history_methods import (
@@ -31,6 +32,7 @@ __all__ = [
     "ROLLUP_RETENTION_KEY",
     "Attribute",
     "AttributeValue",
+    "AttributeWrite",
     "ConflictError",
     "Device",
     "HashingBusy",

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from collections.abc import Collection, Sequence
+from typing import NamedTuple
 
 from ..secrets import KeyRing, SecretError, is_secure
 from .codec import decode, encode, history_point, seal, unseal
@@ -15,6 +16,33 @@ from .models import Attribute, AttributeValue, NotFoundError
 from .rollups import delete_rollups
 
 _KEY = "target_type = ? AND target_id = ? AND name = ?"
+
+
+class AttributeWrite(NamedTuple):
+    """One device's or zone's values, checked, as `set_attributes` takes them: None deletes
+    a value; the names in `history` are charted; `points` are (name, timestamp, value)."""
+
+    target: tuple[str, int]
+    values: dict[str, AttributeValue | None]
+    history: Collection[str] = ()
+    points: Sequence[tuple[str, float, float]] = ()
+
+
+def write_all(
+    conn: sqlite3.Connection, keyring: KeyRing, writes: Sequence[AttributeWrite]
+) -> dict[int, NotFoundError]:
+    """Apply `writes` in order, inside the caller's one transaction (a poll's device values,
+    its zones' and its health together). A device or zone deleted meanwhile is skipped, not
+    fatal to the others: its error comes back by the write's index."""
+    missing = {}
+    for index, write in enumerate(writes):
+        try:
+            check_target(conn, *write.target)
+        except NotFoundError as exc:
+            missing[index] = exc
+            continue
+        _set_checked(conn, keyring, write)
+    return missing
 
 
 def set_attributes(
@@ -26,52 +54,69 @@ def set_attributes(
     points: Sequence[tuple[str, float, float]] = (),
 ) -> None:
     check_target(conn, *target)
-    now = time.time()
+    _set_checked(conn, keyring, AttributeWrite(target, values, history, points))
+
+
+def _set_checked(conn: sqlite3.Connection, keyring: KeyRing, write: AttributeWrite) -> None:
+    """One target's values in three statements at most (history rows, deletions, upserts),
+    each an executemany, whatever the number of values."""
+    target, now = write.target, time.time()
+    present = {name: value for name, value in write.values.items() if value is not None}
+    charted = [
+        (*target, name, now, point)
+        for name, value in present.items()
+        if name in write.history and (point := history_point(name, value)) is not None
+    ]
     conn.executemany(
         "INSERT INTO attribute_history (target_type, target_id, name, ts, value)"
         " VALUES (?, ?, ?, ?, ?)",
-        [(*target, name, ts, value) for name, ts, value in points],
+        [(*target, name, ts, value) for name, ts, value in write.points] + charted,
     )
-    for name, value in values.items():
-        if value is None:
-            # The value is gone (e.g. a driver no longer reports it); its past stays charted.
-            conn.execute(f"DELETE FROM attributes WHERE {_KEY}", (*target, name))
-            continue
-        _upsert(conn, keyring, target, name, value, now)
-        point = history_point(name, value) if name in history else None
-        if point is not None:
-            conn.execute(
-                "INSERT INTO attribute_history (target_type, target_id, name, ts, value)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (*target, name, now, point),
-            )
+    # A value that is gone (e.g. a driver no longer reports it) is deleted; its past stays
+    # charted.
+    gone = [(*target, name) for name, value in write.values.items() if value is None]
+    if gone:
+        conn.executemany(f"DELETE FROM attributes WHERE {_KEY}", gone)
+    if present:
+        conn.executemany(
+            "INSERT INTO attributes (target_type, target_id, name, type, value,"
+            " previous_type, previous_value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT (target_type, target_id, name) DO UPDATE SET"
+            " type = excluded.type, value = excluded.value,"
+            " previous_type = excluded.previous_type,"
+            " previous_value = excluded.previous_value, updated_at = excluded.updated_at",
+            _upsert_rows(conn, keyring, target, present, now),
+        )
 
 
-def _upsert(
+def _upsert_rows(
     conn: sqlite3.Connection,
     keyring: KeyRing,
     target: tuple[str, int],
-    name: str,
-    value: AttributeValue,
+    values: dict[str, AttributeValue],
     now: float,
-) -> None:
-    kind, text = encode(value)
-    old = conn.execute(
-        f"SELECT type, value, previous_type, previous_value FROM attributes WHERE {_KEY}",
-        (*target, name),
-    ).fetchone()
-    previous_type, previous_value = (None, None) if old is None else (old[2], old[3])
-    if old is not None and _changed(keyring, name, old[0], old[1], kind, text):
-        # The old text moves over as stored: a secure one stays encrypted.
-        previous_type, previous_value = old[0], old[1]
-    conn.execute(
-        "INSERT INTO attributes (target_type, target_id, name, type, value,"
-        " previous_type, previous_value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (target_type, target_id, name) DO UPDATE SET"
-        " type = excluded.type, value = excluded.value, previous_type = excluded.previous_type,"
-        " previous_value = excluded.previous_value, updated_at = excluded.updated_at",
-        (*target, name, kind, seal(keyring, name, text), previous_type, previous_value, now),
-    )
+) -> list[tuple[object, ...]]:
+    """The attributes rows to upsert, each with its previous value: the stored one when the
+    value changes (as stored: a secure one stays encrypted), else the one kept before. The
+    stored rows are read in one query for the whole target."""
+    stored = {
+        row[0]: row[1:]
+        for row in conn.execute(
+            "SELECT name, type, value, previous_type, previous_value FROM attributes"
+            " WHERE target_type = ? AND target_id = ?",
+            target,
+        )
+    }
+    rows: list[tuple[object, ...]] = []
+    for name, value in values.items():
+        kind, text = encode(value)
+        old = stored.get(name)
+        previous_type, previous_value = (None, None) if old is None else (old[2], old[3])
+        if old is not None and _changed(keyring, name, old[0], old[1], kind, text):
+            previous_type, previous_value = old[0], old[1]
+        sealed = seal(keyring, name, text)
+        rows.append((*target, name, kind, sealed, previous_type, previous_value, now))
+    return rows
 
 
 def _changed(

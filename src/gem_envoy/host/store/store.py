@@ -29,6 +29,7 @@ from . import (
     schema,
 )
 from .account_methods import AccountMethods
+from .attributes import AttributeWrite
 from .dbthread import DbThread, Job, T
 from .hashing import Hasher
 from .history_methods import (
@@ -40,6 +41,7 @@ from .models import (
     Attribute,
     AttributeValue,
     Device,
+    NotFoundError,
     StoreError,
     ValidationError,
     Zone,
@@ -318,17 +320,43 @@ class Store(HistoryMethods, AccountMethods):
         driver declares as charted) are also added to the history, as are the
         (name, timestamp, value) `points` given (a live feed's means, see `live_history`).
         """
-        target = (check_target_type(target_type), check_id("target id", target_id))
-        checked = check_values(values, allow_none=True)
+        write = self.attribute_write(target_type, target_id, values, history, points)
         job = partial(
             attribute_sql.set_attributes,
             keyring=self._keyring,
-            target=target,
-            values=checked,
-            history=frozenset(history),
-            points=[(check_attribute_name(n), check_time("timestamp", t), v) for n, t, v in points],
+            target=write.target,
+            values=write.values,
+            history=write.history,
+            points=write.points,
         )
         await self._write(job)
+
+    def attribute_write(
+        self,
+        target_type: str,
+        target_id: int,
+        values: Mapping[str, AttributeValue | None],
+        history: Collection[str] = (),
+        points: Sequence[tuple[str, float, float]] = (),
+    ) -> AttributeWrite:
+        """`set_attributes`'s arguments checked now (ValidationError), to be written later
+        with others in one transaction by `write_attributes`."""
+        return AttributeWrite(
+            (check_target_type(target_type), check_id("target id", target_id)),
+            check_values(values, allow_none=True),
+            frozenset(history),
+            [(check_attribute_name(n), check_time("timestamp", t), v) for n, t, v in points],
+        )
+
+    def write_attributes(
+        self, writes: Sequence[AttributeWrite]
+    ) -> asyncio.Future[dict[int, NotFoundError]]:
+        """Queue `writes` (from `attribute_write`) as one transaction, in order: all of them
+        or, on a crash, none. A device or zone deleted meanwhile is skipped; the future's
+        result holds the NotFoundError of each write skipped, by its index. Queued at once,
+        so that a caller cancelled meanwhile still has its writes stored."""
+        job = partial(attribute_sql.write_all, keyring=self._keyring, writes=list(writes))
+        return self._writer.enqueue(job)
 
     async def delete_attribute(self, target_type: str, target_id: int, name: str) -> None:
         """Delete one attribute and its history; NotFoundError if it does not exist."""

@@ -4,6 +4,11 @@ Every write becomes a job on one asyncio queue, consumed by one task that runs t
 one after another on the single writer thread (a `DbThread`), each in its own transaction.
 Writers never contend for SQLite's lock. Reads do not come here: they run on the reader
 thread (see `dbthread`), which thanks to WAL sees the last committed state meanwhile.
+
+The jobs waiting when the consumer looks go to the thread together (up to `MAX_RUN`), still
+each in its own transaction: every trip to the thread and back costs a turn of the event
+loop, and on a loop busy with a thousand gateways those turns, not SQLite, bounded how many
+writes a second the store could take.
 """
 
 from __future__ import annotations
@@ -12,14 +17,20 @@ import asyncio
 from dataclasses import dataclass
 from typing import Any, Generic
 
-from .dbthread import DbThread, Job, T
+from .dbthread import DbThread, Job, Outcome, T
 from .models import StoreError
+
+# Jobs sent to the thread in one trip at most: a caller waits for the whole run.
+MAX_RUN = 200
 
 
 @dataclass(slots=True)
 class _Request(Generic[T]):
     job: Job[T]
     future: asyncio.Future[T]
+
+    def wanted(self) -> bool:
+        return not self.future.cancelled()
 
 
 class Writer:
@@ -57,24 +68,42 @@ class Writer:
 
     async def _consume(self) -> None:
         try:
-            while (request := await self._queue.get()) is not None:
-                if not request.future.cancelled():
-                    await self._execute(request)
+            while (first := await self._queue.get()) is not None:
+                run, closing = self._waiting(first)
+                await self._execute([r for r in run if r.wanted()])
+                if closing:
+                    break
         finally:
             self._fail_pending()
 
-    async def _execute(self, request: _Request[Any]) -> None:
+    def _waiting(self, first: _Request[Any]) -> tuple[list[_Request[Any]], bool]:
+        """`first` and the requests queued behind it, up to MAX_RUN; and whether the close
+        marker was met (nothing is queued after it)."""
+        run = [first]
+        while len(run) < MAX_RUN and not self._queue.empty():
+            request = self._queue.get_nowait()
+            if request is None:
+                return run, True
+            run.append(request)
+        return run, False
+
+    async def _execute(self, run: list[_Request[Any]]) -> None:
+        if not run:
+            return
+        jobs = [(request.job, request.wanted) for request in run]
         try:
-            result = await self._thread.transaction("BEGIN IMMEDIATE", request.job)
-        except BaseException as exc:
-            if not request.future.done():
-                failure = exc if isinstance(exc, Exception) else StoreError("write interrupted")
-                request.future.set_exception(failure)
-            if not isinstance(exc, Exception):
-                raise
-        else:
-            if not request.future.done():
-                request.future.set_result(result)
+            outcomes = await self._thread.transactions("BEGIN IMMEDIATE", jobs)
+        except BaseException as exc:  # the consumer itself was cancelled (loop shutdown)
+            for request in run:
+                _settle(request, Outcome(ran=True, error=exc))
+            raise
+        interrupted: BaseException | None = None
+        for request, outcome in zip(run, outcomes, strict=True):
+            _settle(request, outcome)
+            if outcome.error is not None and not isinstance(outcome.error, Exception):
+                interrupted = outcome.error
+        if interrupted is not None:
+            raise interrupted
 
     def _fail_pending(self) -> None:
         # Only reached early if the consumer task itself was cancelled (loop shutdown):
@@ -84,3 +113,18 @@ class Writer:
             request = self._queue.get_nowait()
             if request is not None and not request.future.done():
                 request.future.set_exception(StoreError("the store was closed before writing"))
+
+
+def _settle(request: _Request[Any], outcome: Outcome) -> None:
+    """Hand a job's outcome to its caller; one never reached after an interruption fails."""
+    future = request.future
+    if future.done():
+        return
+    if not outcome.ran:
+        future.set_exception(StoreError("the store was closed before writing"))
+    elif outcome.error is None:
+        future.set_result(outcome.value)
+    elif isinstance(outcome.error, Exception):
+        future.set_exception(outcome.error)
+    else:
+        future.set_exception(StoreError("write interrupted"))
