@@ -20,6 +20,7 @@ battery power not at all. On multi-phase sites `/production.json` is read with
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -54,6 +55,10 @@ T = TypeVar("T")
 
 # The gateway refreshes its inverter list about every 5 minutes; asking faster only costs it.
 INVERTERS_EVERY_S = 300.0
+# After the first inverter list, the second comes at a random point of the second half of
+# its period, then every period: gateways started together (a host restart) would
+# otherwise all read their lists, and write their zones, in the same seconds every 5 minutes.
+FIRST_GAP = (0.5, 1.0)
 # Static data (identity, which batteries exist) changes when an installer visits.
 STATIC_EVERY_S = 3600.0
 # Battery state of charge and stored energy (secctrl) change slowly.
@@ -98,8 +103,9 @@ class _Due:
         seen = self.last.get(group)
         return seen is None or now - seen >= every_s
 
-    def mark(self, group: str, now: float) -> None:
-        self.last[group] = now
+    def mark(self, group: str, now: float, *, early_s: float = 0.0) -> None:
+        """Read at `now`; due again `early_s` before its period is up (see FIRST_GAP)."""
+        self.last[group] = now - early_s
 
     def forget(self, group: str) -> None:
         """Make `group` due at the next look."""
@@ -118,8 +124,10 @@ class GatewayPoller:
         schedule: Schedule | None = None,
         clock: Callable[[], float] = time.monotonic,
         storage: StorageControl | None = None,
+        jitter: Callable[[], float] = random.random,
     ) -> None:
         self.client = client
+        self._jitter = jitter  # in [0, 1): where in FIRST_GAP the second inverter list falls
         # The battery settings: told what the inventory and the tariff say when they are
         # read, and the source of their attributes (see storage.py).
         self.storage = storage or StorageControl()
@@ -407,10 +415,18 @@ class GatewayPoller:
         if inverters is None:  # set aside: no zone has current values any more
             self.inverters = None
             return {}
-        self._due.mark("inverters", now)
+        self._mark_inverters(now)
         self.inverters = inverters
         self._zones_changed = False
         return self._zones_of(inverters)
+
+    def _mark_inverters(self, now: float) -> None:
+        every_s = self.schedule.inverters_every_s
+        early_s = 0.0
+        if "inverters" not in self._due.last:  # the first list: the next one's gap is drawn
+            low, high = FIRST_GAP
+            early_s = every_s * (1.0 - (low + (high - low) * self._jitter()))
+        self._due.mark("inverters", now, early_s=early_s)
 
     def _zones_of(self, inverters: tuple[Inverter, ...]) -> dict[str, Attributes]:
         return zones_attributes(inverters, None if self.all_zones else self.zone_addresses)
