@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from gem_envoy.drivers.enphase_envoy import tokens
 from gem_envoy.drivers.enphase_envoy.renewal import renewal_due, renewal_margin
 from gem_envoy.drivers.enphase_envoy.settings import Credentials
 from gem_envoy.drivers.enphase_envoy.tokens import TokenKeeper
-from gem_envoy.envoy.token import TokenClaims
+from gem_envoy.envoy.token import TokenClaims, read_claims
 from gem_envoy.sim import TokenIssuer
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -60,3 +63,24 @@ def test_with_credentials_the_warning_waits_for_a_failed_renewal() -> None:
     assert with_credentials.needs_token() and with_credentials.warning() is None
     with_credentials.failure = "cannot reach Enphase's cloud: ..."
     assert "renewing it failed (cannot reach" in str(with_credentials.warning())
+
+
+def test_a_tokens_claims_are_decoded_once_and_again_for_a_new_token(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    decoded: list[str] = []
+
+    def counted(token: str) -> TokenClaims:
+        decoded.append(token)
+        return read_claims(token)
+
+    monkeypatch.setattr(tokens, "read_claims", counted)
+    kept = keeper(365, 10, None)
+    first = kept.claims()
+    assert kept.claims() is first and kept.warning() is None and not kept.needs_token()
+    assert len(decoded) == 1  # every poll asks: the JWT is decoded once
+    kept.token = TokenIssuer(clock=NOW.timestamp).mint("122300000002", "installer", 86_400)
+    renewed = kept.claims()
+    assert renewed is not None and renewed.user_type == "installer" and len(decoded) == 2
+    kept.token = "not a jwt"
+    assert kept.claims() is None and kept.claims() is None and len(decoded) == 3
