@@ -21,7 +21,7 @@ from gem_envoy.host.contract import (
 )
 from gem_envoy.host.device_service import DeviceService
 from gem_envoy.host.events import EventHub
-from gem_envoy.host.secrets import is_secure
+from gem_envoy.host.secrets import declare_secure, is_secure
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import Store
 from gem_envoy.host.supervisor import Supervisor
@@ -96,3 +96,10 @@ async def test_a_reported_token_is_encrypted_and_masked_at_once(
 
 async def _nothing(device_id: int) -> None:
     del device_id
+
+
+def test_a_name_declared_after_it_was_asked_about_is_secure_from_then_on() -> None:
+    name = "late_declared_login"
+    assert not is_secure(name)  # the rule of words says no, and that answer is kept...
+    declare_secure({name})
+    assert is_secure(name)  # ...but a declaration is looked at first, every time

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import functools
 import json
 import os
 import stat
@@ -57,8 +58,13 @@ def declare_secure(names: Iterable[str]) -> None:
 
 def is_secure(name: str) -> bool:
     """Whether an attribute of this name holds a secret (its value is encrypted and masked)."""
-    if name in _declared:
-        return True
+    return name in _declared or _secret_by_its_words(name)
+
+
+# Asked for every value of every poll (store, sink, masking); the words of a name never
+# change their answer, so it is worked out once per name.
+@functools.lru_cache(maxsize=4096)
+def _secret_by_its_words(name: str) -> bool:
     lowered = name.lower()
     if lowered.endswith(_NOT_SECRET_SUFFIXES):
         return False
