@@ -130,3 +130,45 @@ async def test_a_failure_outside_the_gateway_does_not_end_the_feed(
         await sim.close()
     assert reporter.failed
     assert "the live feed failed" in caplog.text
+
+
+class Recording:
+    """A reporter that keeps what the feed reports."""
+
+    def __init__(self) -> None:
+        self.samples: list[Attributes] = []
+        self.statuses: list[tuple[str, str]] = []
+
+    async def live_values(self, values: Attributes) -> None:
+        self.samples.append(values)
+
+    async def live_status(self, source: str, state: str) -> None:
+        self.statuses.append((source, state))
+
+
+async def test_an_unwanted_feed_rests_and_a_wanted_one_opens_its_source_at_once() -> None:
+    sim = await start_simulator(SimOptions(clock_power=True))
+    client = EnvoyClient(
+        HttpsTransport(sim.host, sim.port, timeout_s=5), sim.mint_token("installer", 3600)
+    )
+    reporter = Recording()
+    feed = live_feed.LiveFeed(client, reporter, name="envoy", interval_s=1.0, wanted=False)
+    try:
+        feed.observe(traits())
+        feed.start()
+        await eventually(lambda: reporter.statuses == [(POLL, "idle")], timeout_s=5)
+        assert sim.stats.path_requests["/stream/meter"] == 0 and not feed.supplies()
+        feed.want(True)
+        await eventually(lambda: reporter.samples, timeout_s=2.5, what="a sample within 2 s")
+        assert reporter.statuses[-1] == (STREAM, "active") and feed.supplies()
+        feed.want(False)
+        await eventually(
+            lambda: sim.stats.streams_open == 0 and reporter.statuses[-1] == (POLL, "idle"),
+            timeout_s=2,
+            what="the stream closed within a second or two",
+        )
+        assert not feed.supplies()
+    finally:
+        await feed.stop()
+        await client.close()
+        await sim.close()
