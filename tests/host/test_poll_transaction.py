@@ -24,6 +24,7 @@ from gem_envoy.host.contract import (
 )
 from gem_envoy.host.events import AttributeChange, EventHub
 from gem_envoy.host.runner import DeviceRunner
+from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import NotFoundError, Store, StoreError
 from tests.host.conftest import snapshot
@@ -264,3 +265,25 @@ async def test_a_runner_cycle_is_one_transaction_health_included(
     assert stored[("device", device_id, "serial_number")] == "SN"
     assert stored[("device", device_id, "online")] == ("false" if fail else "true")
     assert all(stored[("zone", z, "last_w")] == str(z) for z in zones)
+
+
+async def test_a_poll_cancelled_after_the_store_closed_is_still_cancelled(
+    db_path: Path, keyring: KeyRing
+) -> None:
+    store = await Store.open(db_path, keyring)
+    device_id, _ = await _device_with_zones(store)
+    sink = StoreSink(store, device_id, EventHub())
+    reported = asyncio.Event()
+
+    async def poll() -> None:
+        async with sink.one_transaction():
+            await sink.device_attributes({"serial_number": "1234"})
+            reported.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(poll())
+    await reported.wait()
+    await store.close()
+    task.cancel()
+    (outcome,) = await asyncio.gather(task, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator, Collection
 from dataclasses import dataclass, field
@@ -13,7 +14,9 @@ from gem_envoy.host.events import AttributeChange, EventHub
 from gem_envoy.host.live_history import HistoryPoint, LiveHistory
 from gem_envoy.host.redact import LOG_SCRUBBER, redact_text, secret_values
 from gem_envoy.host.secrets import is_secure
-from gem_envoy.host.store import AttributeWrite, NotFoundError, Store
+from gem_envoy.host.store import AttributeWrite, NotFoundError, Store, StoreError
+
+log = logging.getLogger(__name__)
 
 
 class StoreSink:
@@ -136,8 +139,14 @@ class StoreSink:
     def _commit_later(self, writes: list[AttributeWrite]) -> None:
         """For a cancelled task: queue the writes (a place in the writer's queue is all it
         takes for them to be stored) and tell listeners once they are committed."""
-        if writes:
-            self._tell_when_stored(writes, self._store.write_attributes(writes))
+        if not writes:
+            return
+        try:
+            future = self._store.write_attributes(writes)
+        except StoreError as exc:  # closed already: the cancellation must still go through
+            log.error("device %s: %d writes not stored: %s", self._device_id, len(writes), exc)
+            return
+        self._tell_when_stored(writes, future)
 
     def _tell_when_stored(
         self, writes: list[AttributeWrite], future: asyncio.Future[dict[int, NotFoundError]]
