@@ -5,8 +5,9 @@ in its queue in one trip to its thread, each still in a transaction of its own."
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.secrets import KeyRing
 from gem_envoy.host.sink import StoreSink
 from gem_envoy.host.store import NotFoundError, Store, StoreError
+from tests.fakes import RecordingSink
 from tests.host.conftest import snapshot
 
 ZONES = 12
@@ -287,3 +289,22 @@ async def test_a_poll_cancelled_after_the_store_closed_is_still_cancelled(
     task.cancel()
     (outcome,) = await asyncio.gather(task, return_exceptions=True)
     assert isinstance(outcome, asyncio.CancelledError)
+
+
+class SlowCommitSink(RecordingSink):
+    """Holds nothing, but takes `commit_s` to leave its transaction, as a busy store would."""
+
+    commit_s = 0.3
+
+    @contextlib.asynccontextmanager
+    async def one_transaction(self) -> AsyncIterator[None]:
+        yield
+        await asyncio.sleep(self.commit_s)
+
+
+async def test_the_commits_wait_counts_in_the_cycle_so_the_schedule_holds() -> None:
+    config = DeviceConfig(1, "gw", {}, ())
+    runner = DeviceRunner(config, ZonedDriver, SlowCommitSink())
+    delay = await runner._cycle()
+    # The interval (5 s) counts from the cycle's start, the commit included.
+    assert 5.0 - SlowCommitSink.commit_s - 0.2 < delay < 5.0 - SlowCommitSink.commit_s + 0.01

@@ -85,6 +85,7 @@ class DeviceRunner:
         self._health: tuple[bool, str] | None = None
         self._logged_error: str | None = None
         self.failures = 0  # failed polls in a row
+        self._last_failure: Exception | None = None  # the last one's cause, for its retry
         # Since the process started, for monitoring: poll cycles tried, failures by kind.
         self.polls = 0
         self.failure_kinds: Counter[str] = Counter()
@@ -112,7 +113,8 @@ class DeviceRunner:
         does not stretch the schedule); after a failure, the retry delay counts from now, so
         that a gateway still busy with the failed request gets its pause. What the cycle
         reports (device values, zones, health) is stored in one transaction at its end, where
-        the sink can (`TransactionalSink`): one writer job per poll, not one per zone."""
+        the sink can (`TransactionalSink`): one writer job per poll, not one per zone; the
+        time that commit waits counts as the cycle's, as when each write was awaited."""
         started = time.monotonic()
         if self.scheduled_at is not None:
             self.last_lag_s = max(0.0, started - self.scheduled_at)
@@ -120,30 +122,42 @@ class DeviceRunner:
         async with self._lock:
             try:
                 async with self._one_transaction():
-                    return await self._poll(started)
+                    interval_s = await self._poll()
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # the poll's writes could not be stored
                 return await self._failed(exc)
+        if interval_s is None:
+            return self._retry_delay_s()
+        return max(0.0, interval_s - (time.monotonic() - started))
 
-    async def _poll(self, started: float) -> float:
+    async def _poll(self) -> float | None:
+        """One poll and its health report: the polling interval, None if the poll failed."""
         try:
             driver = await self._connected_driver()
             await driver.poll()
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # any failure is this device's, never the host's
-            return await self._failed(exc)
+            await self._failed(exc)
+            return None
         self.failures = 0
         await self._report(True, "", None, polled=True)
-        return max(0.0, driver.poll_interval_s() - (time.monotonic() - started))
+        return driver.poll_interval_s()
 
     async def _failed(self, exc: Exception) -> float:
         """Count and report a failed cycle; the seconds until the retry."""
         self.failures += 1
         self.failure_kinds[failure_kind(exc)] += 1
+        self._last_failure = exc
         await self._report(False, describe(exc), exc)
-        return self._driver.retry_delay_s(self.failures, exc) if self._driver else RETRY_S
+        return self._retry_delay_s()
+
+    def _retry_delay_s(self) -> float:
+        exc = self._last_failure
+        if self._driver is None or exc is None:
+            return RETRY_S
+        return self._driver.retry_delay_s(self.failures, exc)
 
     def _one_transaction(self) -> AbstractAsyncContextManager[None]:
         if self._transactional is not None:
