@@ -15,12 +15,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import logging
 import resource
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -29,10 +30,12 @@ from bench.loopprobe import LoopProbe
 from bench.protocol import emit
 from bench.stats import percentile
 from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
+from gem_envoy.host import supervisor
 from gem_envoy.host.bridges.mqtt import MqttBridge
 from gem_envoy.host.bridges.mqtt_options import MqttOptions, parse_broker_url
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.service import Host
+from gem_envoy.host.sink import StoreSink
 
 INTERVAL_MS = 5000
 ADD_BATCH = 50
@@ -83,9 +86,12 @@ class LagSampler:
 
 
 class PollTimes:
-    """How long each `poll()` of the driver took (request, parse, store writes), by end time."""
+    """How long each `poll()` of the driver took (request, parse, store writes), by end time.
+    The runner stores a cycle's writes in one transaction after `poll()` returns: a poll
+    ends when that commits (`TimedStoreSink`)."""
 
     samples: ClassVar[list[tuple[float, float]]] = []
+    began: ClassVar[dict[int, float]] = {}  # per device, from poll() until its commit
 
     @classmethod
     def durations_ms(cls, since: float, until: float) -> list[float]:
@@ -96,12 +102,23 @@ class TimedEnphaseDriver(EnphaseEnvoyDriver):
     """The enphase_envoy driver itself; only its `poll()` is timed, for `PollTimes`."""
 
     async def poll(self) -> None:
-        began = time.monotonic()
+        PollTimes.began[self.config.id] = time.monotonic()
+        await super().poll()
+
+
+class TimedStoreSink(StoreSink):
+    """The host's sink itself; a timed poll ends when its cycle's transaction commits."""
+
+    @contextlib.asynccontextmanager
+    async def one_transaction(self) -> AsyncIterator[None]:
         try:
-            await super().poll()
+            async with super().one_transaction():
+                yield
         finally:
-            ended = time.monotonic()
-            PollTimes.samples.append((ended, ended - began))
+            began = PollTimes.began.pop(self._device_id, None)
+            if began is not None:
+                ended = time.monotonic()
+                PollTimes.samples.append((ended, ended - began))
 
 
 async def add_devices(
@@ -157,6 +174,7 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         gateways += json.loads(path.read_text())
     with tempfile.TemporaryDirectory(prefix="gem-bench-host-") as tmp:
         drivers = {EnphaseEnvoyDriver.name: TimedEnphaseDriver}
+        supervisor.StoreSink = TimedStoreSink  # type: ignore[attr-defined]  # the host's, timed
         host = await Host.open(Path(tmp) / "gem-envoy.db", drivers)
         bridge = start_bridge(host, args.mqtt, args.mqtt_prefix) if args.mqtt else None
         try:
