@@ -102,8 +102,8 @@ class EnvoyClient:
     def connect_to(
         cls, host: str, token: str, *, port: int = 443, timeout_s: float = 10.0
     ) -> EnvoyClient:
-        # Imported here: aiohttp is most of a command line's start-up, and only a client
-        # that talks to a gateway needs it (`gem-envoy device list` does not).
+        # Imported here: the transport brings ssl and httptools, and only a client that
+        # talks to a gateway needs them (`gem-envoy device list` does not).
         from gem_envoy.envoy.transport import HttpsTransport
 
         return cls(HttpsTransport(host, port, timeout_s=timeout_s), token)
