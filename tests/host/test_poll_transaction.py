@@ -308,3 +308,26 @@ async def test_the_commits_wait_counts_in_the_cycle_so_the_schedule_holds() -> N
     delay = await runner._cycle()
     # The interval (5 s) counts from the cycle's start, the commit included.
     assert 5.0 - SlowCommitSink.commit_s - 0.2 < delay < 5.0 - SlowCommitSink.commit_s + 0.01
+
+
+async def test_writes_to_one_target_in_a_poll_are_merged_in_order(
+    store: Store, db_path: Path
+) -> None:
+    device_id, zones = await _device_with_zones(store)
+    events = EventHub()
+    sink = StoreSink(store, device_id, events, history={"production_now_w"})
+    await sink.device_attributes({"gone_later": 1, "kept": "x"})
+    async with events.subscribe() as queue:
+        async with sink.one_transaction():
+            await sink.device_attributes({"production_now_w": 1, "gone_later": None})
+            await sink.zone_attributes(zones[0], {"last_w": 3})
+            await sink.device_attributes({"production_now_w": 2, "online": True})
+        told = _drain(queue)
+    stored = _stored(db_path)
+    assert stored[("device", device_id, "production_now_w")] == "2"  # the later value wins
+    assert ("device", device_id, "gone_later") not in stored
+    assert stored[("device", device_id, "kept")] == "x"
+    assert stored[("zone", zones[0], "last_w")] == "3"
+    charted = await store.history("device", device_id, "production_now_w", 0, None)
+    assert [value for _, value in charted] == [2.0]  # one point per name and poll
+    assert len(told) == 3  # listeners still hear of every write, in order

@@ -33,16 +33,34 @@ def write_all(
 ) -> dict[int, NotFoundError]:
     """Apply `writes` in order, inside the caller's one transaction (a poll's device values,
     its zones' and its health together). A device or zone deleted meanwhile is skipped, not
-    fatal to the others: its error comes back by the write's index."""
+    fatal to the others: its error comes back by the index of each of its writes."""
     missing = {}
-    for index, write in enumerate(writes):
+    for merged, indexes in _merged(writes):
         try:
-            check_target(conn, *write.target)
+            check_target(conn, *merged.target)
         except NotFoundError as exc:
-            missing[index] = exc
+            missing.update(dict.fromkeys(indexes, exc))
             continue
-        _set_checked(conn, keyring, write)
+        _set_checked(conn, keyring, merged)
     return missing
+
+
+def _merged(writes: Sequence[AttributeWrite]) -> list[tuple[AttributeWrite, list[int]]]:
+    """The writes to one target with the same charted names as one write (a later value of
+    a name wins, points add up), with the indexes of the writes it stands for: a poll's
+    device values and its health then cost one lookup and one statement of each kind."""
+    merged: dict[tuple[tuple[str, int], frozenset[str]], tuple[AttributeWrite, list[int]]] = {}
+    for index, write in enumerate(writes):
+        key = (write.target, frozenset(write.history))
+        if key not in merged:
+            merged[key] = (write, [index])
+            continue
+        earlier, indexes = merged[key]
+        values = earlier.values | write.values
+        points = [*earlier.points, *write.points]
+        merged[key] = (AttributeWrite(write.target, values, write.history, points), indexes)
+        indexes.append(index)
+    return list(merged.values())
 
 
 def set_attributes(
