@@ -17,6 +17,7 @@ from gem_envoy.drivers.enphase_envoy.renewal import shown as moment
 from gem_envoy.drivers.enphase_envoy.settings import EnvoySettings
 from gem_envoy.envoy import parse
 from gem_envoy.envoy.certificate import CertificateChanged, expires_at, shown
+from gem_envoy.envoy.certificate_pin import CertificatePin
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import UnsupportedFirmware
 from gem_envoy.envoy.models import GatewayInfo
@@ -80,8 +81,7 @@ def _token_gateway(info: GatewayInfo) -> GatewayInfo:
 async def presented_by(host: str, port: int, timeout_s: float, sha256: str) -> Identity:
     """Who answers with certificate `sha256`: its serial from `/info` (no token sent), read
     over a connection pinned to that very certificate."""
-    from gem_envoy.envoy.certificate_pin import CertificatePin  # aiohttp: only to connect
-    from gem_envoy.envoy.transport import HttpsTransport
+    from gem_envoy.envoy.transport import HttpsTransport  # ssl and httptools: only to connect
 
     pin = CertificatePin(sha256)
     client = EnvoyClient(HttpsTransport(host, port, timeout_s=timeout_s, pin=pin), "")
@@ -121,8 +121,6 @@ class IdentityGuard:
     waiting for a person (`pending`)."""
 
     def __init__(self, settings: EnvoySettings, name: str) -> None:
-        from gem_envoy.envoy.certificate_pin import CertificatePin  # aiohttp: only to connect
-
         self.pin = CertificatePin(settings.certificate_sha256)
         self.known = Identity(
             settings.certificate_sha256,
