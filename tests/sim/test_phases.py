@@ -72,8 +72,8 @@ async def test_every_view_shows_the_same_phases(make_sim: MakeSim, phases: int, 
 
     assert {(m["phaseMode"], m["phaseCount"]) for m in seen["meters"]} == {(mode, phases)}
 
-    prod_reading, net_reading = seen["readings"]
-    for reading, expected in ((prod_reading, pv_w), (net_reading, net_w)):
+    prod_reading, net_reading, load_reading = seen["readings"]
+    for reading, expected in ((prod_reading, pv_w), (net_reading, net_w), (load_reading, load_w)):
         channels = [ch["activePower"] for ch in reading["channels"]]
         assert channels == expected
         assert round(sum(channels), 3) == reading["activePower"]

@@ -55,10 +55,13 @@ async def test_endpoints_agree_at_one_instant(make_sim: MakeSim) -> None:
     assert inv_entry["wNow"] > 2000 and eim["wNow"] > 2000  # noon
     assert eim["activeCount"] == total["activeCount"] == net["activeCount"] == 1
     assert total["wNow"] == pytest.approx(eim["wNow"] + net["wNow"], abs=0.01)
-    pv_meter, net_meter = readings
+    pv_meter, net_meter, load_meter = readings
     assert pv_meter["activePower"] == eim["wNow"]
     assert pv_meter["actEnergyDlvd"] == eim["whLifetime"]
     assert net_meter["activePower"] == net["wNow"]
+    # With a battery the load is not production + net: its own CT agrees with total.
+    assert load_meter["activePower"] == total["wNow"]
+    assert load_meter["actEnergyDlvd"] == total["whLifetime"]
     assert net_meter["actEnergyDlvd"] - net_meter["actEnergyRcvd"] == pytest.approx(
         net["whLifetime"], abs=0.01
     )

@@ -24,9 +24,11 @@ from .plant import Plant, Snapshot
 
 PRODUCTION_EID = 704643328
 NET_EID = 704643584
+TOTAL_EID = 704643840
 _CHANNEL_EIDS = {
     PRODUCTION_EID: (1778385169, 1778385170, 1778385171),
     NET_EID: (1778385425, 1778385426, 1778385427),
+    TOTAL_EID: (1778385681, 1778385682, 1778385683),
 }
 _PV_PF = 0.99
 _LOAD_PF = 0.92
@@ -220,6 +222,16 @@ def inverters_json(plant: Plant, snap: Snapshot) -> list[Json]:
 # -- /ivp/meters, /ivp/meters/readings ------------------------------------------------------
 
 
+def _ct_kinds(plant: Plant) -> tuple[tuple[int, str], ...]:
+    """The CTs: production and net; with a battery also one measuring the home's load.
+    Without a battery the home's load is production + net, as a gateway computes its
+    total-consumption from those two; with one it is not (the battery's flow is neither),
+    so the load that production.json's total-consumption reports needs a CT of its own for
+    the readings to agree with it."""
+    kinds = ((PRODUCTION_EID, "production"), (NET_EID, "net-consumption"))
+    return (*kinds, (TOTAL_EID, "total-consumption")) if plant.config.battery else kinds
+
+
 def meters_json(plant: Plant) -> list[Json]:
     state = "enabled" if plant.config.cts else "disabled"
     phases = plant.config.phases
@@ -233,7 +245,7 @@ def meters_json(plant: Plant) -> list[Json]:
             "meteringStatus": "normal",
             "statusFlags": [],
         }
-        for eid, kind in ((PRODUCTION_EID, "production"), (NET_EID, "net-consumption"))
+        for eid, kind in _ct_kinds(plant)
     ]
 
 
@@ -283,7 +295,11 @@ def meter_readings(plant: Plant, snap: Snapshot) -> list[Json]:
     c = snap.counters if cts else plant.initial_counters
     powers = ct_powers(plant, snap)
     pf = _net_power_factor(total_w(powers.grid), total_w(powers.load))
-    return [
+    readings = [
         _meter(PRODUCTION_EID, snap.time, powers.pv, c.production_wh, 75.689, _PV_PF, phases),
         _meter(NET_EID, snap.time, powers.grid, c.import_wh, c.export_wh, pf, phases),
     ]
+    if plant.config.battery:  # the load CT delivers all the home uses, receives nothing
+        load = _meter(TOTAL_EID, snap.time, powers.load, c.consumption_wh, 0.0, _LOAD_PF, phases)
+        readings.append(load)
+    return readings
