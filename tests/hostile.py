@@ -45,15 +45,18 @@ class EchoingGateway:
 
 @dataclass
 class SpikingGateway:
-    """Answers one /production.json (the `spike_at`-th) with an absurd lifetime counter."""
+    """Answers one read of `path` (the `spike_at`-th) with an absurd lifetime counter:
+    /production.json's `whLifetime`, or the CTs' `actEnergyDlvd` in /ivp/meters/readings
+    (where a CT plant's counters move between its /production.json reads)."""
 
     spike_at: int = 2
     lifetime_wh: float = 9e18
     served: int = 0
+    path: str = "/production.json"
 
     def wrap(self, inner: Handler) -> Handler:
         async def handle(request: Request, exchange: Exchange) -> None:
-            if request.path == "/production.json":
+            if request.path == self.path:
                 self.served += 1
                 if self.served == self.spike_at:
                     exchange.intercept = self._spiked
@@ -63,9 +66,13 @@ class SpikingGateway:
 
     async def _spiked(self, exchange: Exchange, response: Response) -> int:
         document = json.loads(response.body)
-        for entry in document.get("production", []):
-            if "whLifetime" in entry:
-                entry["whLifetime"] = self.lifetime_wh
+        if isinstance(document, list):  # the CTs' readings
+            for reading in document:
+                reading["actEnergyDlvd"] = self.lifetime_wh
+        else:
+            for entry in document.get("production", []):
+                if "whLifetime" in entry:
+                    entry["whLifetime"] = self.lifetime_wh
         return await exchange.send(replace(response, body=json.dumps(document).encode()))
 
 

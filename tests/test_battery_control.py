@@ -67,7 +67,7 @@ async def started(tmp: Path, sim: SimServer) -> AsyncIterator[Stack]:
                 "port": sim.port,
                 "token": sim.mint_token("installer", 3600),
                 "polling_interval": int(POLL_S * 1000),
-                "live": False,  # each poll is counted by its /production.json read
+                "live": False,  # each poll is counted by its CT readings (every cycle)
             }
             device = await host.devices.create("envoy", "enphase_envoy", attributes=attributes)
             yield Stack(host, f"http://127.0.0.1:{bound_port(server)}", sim, device.id)
@@ -137,8 +137,8 @@ async def test_a_cloud_revert_is_reported_within_90_s_and_not_fought(
         "storage mode was changed back to self-consumption by the gateway (cloud overwrite?)"
     )
     assert attributes["storage_mode"] == "self-consumption"
-    polls = stack.sim.stats.path_requests["/production.json"]
-    await eventually(lambda: stack.sim.stats.path_requests["/production.json"] > polls)  # one more
+    polls = stack.sim.stats.path_requests["/ivp/meters/readings"]
+    await eventually(lambda: stack.sim.stats.path_requests["/ivp/meters/readings"] > polls)
     assert stack.puts() == 1  # written once, never again
     assert caplog.text.count("changed back to self-consumption") == 1
 

@@ -119,7 +119,7 @@ async def test_interval_below_the_floor_is_clamped_with_a_warning(
     await eventually(lambda: _has(h, device_id, "online", True))
     sim.reset_stats()
     await asyncio.sleep(6.5)
-    polls = sim.requests_to("/production.json")
+    polls = sim.requests_to("/ivp/meters/readings")  # every poll on a CT plant
     assert 1 <= polls <= 2  # one poll per 5 s floor, not six or seven at 1 s
     assert h.supervisor.runners[device_id].config.attributes["polling_interval"] == 1000
     assert "below the 5000 ms floor" in caplog.text

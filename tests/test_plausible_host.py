@@ -19,7 +19,9 @@ LIFETIME = "production_lifetime_wh"
 
 
 async def test_a_lifetime_spike_is_never_shown_nor_charted(enphase_host: Host) -> None:
-    spiking = SpikingGateway(spike_at=2)
+    # A CT plant: its lifetime counter moves between /production.json reads with the
+    # production CT's, read every cycle; that is the reading spiked.
+    spiking = SpikingGateway(spike_at=2, path="/ivp/meters/readings")
     # A frozen plant (speed 0): every normal reading of the counter is the same.
     server = await start_simulator(SimOptions(inverters=6, speed=0), wrap=spiking.wrap)
     seen: list[float] = []

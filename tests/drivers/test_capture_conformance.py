@@ -3,7 +3,10 @@
 and once over HTTPS through the command line, to show that both ways agree.
 
 The expected values are worked out here from the raw captured JSON, rule by rule, as the
-contract states them; the driver's own derivation is not consulted.
+contract states them; the driver's own derivation is not consulted. Where an enabled
+production CT has readings, the power attributes are the same rules applied to the CTs'
+readings (`/ivp/meters/readings`, which stand in for `/production.json` between its reads):
+they are checked against the raw readings, the rest against `/production.json`.
 """
 
 from __future__ import annotations
@@ -225,6 +228,82 @@ def expected_phases(pj: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+POWER = ("production_now_w", "consumption_now_w", "net_power_w")
+
+
+def _ct_readings(folder: str) -> dict[str, dict[str, Any]]:
+    """The readings of the enabled CTs, by measurement type (the first of each)."""
+    readings = {r["eid"]: r for r in raw(folder, "ivp_meters_readings") or []}
+    found: dict[str, dict[str, Any]] = {}
+    for meter in raw(folder, "ivp_meters") or []:
+        if meter.get("state") == "enabled" and meter["eid"] in readings:
+            found.setdefault(meter["measurementType"], readings[meter["eid"]])
+    return found
+
+
+def expected_power_from_readings(folder: str) -> dict[str, Any] | None:
+    """Power now and per phase from the CTs' readings, by the section 2 rules on the CTs:
+    production CT; total CT, or net + production when it is missing or repeats net; minus
+    the net CT. None without a production CT reading."""
+    cts = _ct_readings(folder)
+    production, total, net = (cts.get(k) for k in ("production", *CONSUMPTION_CTS))
+    if production is None:
+        return None
+    key = ("activePower", "actEnergyDlvd")
+    repeats_net = total is not None and net is not None and all(total[k] == net[k] for k in key)
+    from_total = total is not None and not repeats_net
+
+    def each(value: Any) -> tuple[float | None, float | None, float | None]:
+        consumption = value(total) if from_total else None
+        if not from_total and net is not None:
+            consumption = value(net) + value(production)
+        exported = -value(net) if net is not None else None
+        if net is None and total is not None:
+            exported = value(production) - value(total)
+        return value(production), consumption, exported
+
+    out: dict[str, Any] = {
+        name: half_up(w)
+        for name, w in zip(POWER, each(lambda r: r["activePower"]), strict=True)
+        if w is not None
+    }
+    out["last_report_time"] = _iso(production["timestamp"])
+    channels = {
+        name: [c["activePower"] for c in r.get("channels", [])]
+        for name, r in (("production", production), ("total", total), ("net", net))
+        if r is not None
+    }
+    used = max((i + 1 for ws in channels.values() for i, w in enumerate(ws) if w), default=0)
+    for phase in range(used if used >= 2 else 0):
+
+        def at(r: dict[str, Any], phase: int = phase) -> float:
+            return float(r["channels"][phase]["activePower"])
+
+        for name, w in zip(POWER, each(at), strict=True):
+            if w is not None:
+                out[f"{name}_l{phase + 1}"] = half_up(w)
+    return out
+
+
+CONSUMPTION_CTS = ("total-consumption", "net-consumption")
+
+
+def with_readings_power(expected: dict[str, Any], folder: str) -> dict[str, Any]:
+    """`expected` (from production.json) with its power, phases and report time replaced
+    by the readings', where these give every power attribute production.json gives."""
+    power = expected_power_from_readings(folder)
+    if power is None:
+        return expected
+
+    def is_power(name: str) -> bool:
+        return name.split("_l")[0] in POWER if name.startswith(POWER) else False
+
+    if not all(name in power for name in expected if is_power(name)):
+        return expected
+    kept = {k: v for k, v in expected.items() if not is_power(k) and k != "last_report_time"}
+    return kept | power
+
+
 async def poll_capture(transport: CaptureTransport) -> dict[str, Any]:
     """What `gem-envoy poll --zones all` prints, from the same poll cycle, served in memory."""
     client = EnvoyClient(transport, transport.mint("installer"))
@@ -251,6 +330,7 @@ async def test_poll_of_capture_follows_the_attribute_contract(folder: str) -> No
     device = polled["device"]
     telemetry = {k: v for k, v in device.items() if k not in IDENTITY}
     expected = expected_production(pj, v1) | expected_consumption(pj) | expected_phases(pj)
+    expected = with_readings_power(expected, folder)
     expected |= expected_battery(folder, pj) | expected_energy(folder)
     if raw(folder, "api_v1_production_inverters") is not None:  # what new zones are checked against
         expected["inverter_serials"] = ",".join(expected_zones(folder))
@@ -312,6 +392,27 @@ def test_the_net_ct_delivers_what_the_grid_imports() -> None:
         assert balance == pytest.approx(net["whLifetime"], rel=0.005), folder
         compared.append(folder)
     assert len(compared) == 7, compared
+
+
+def test_the_production_ct_delivers_what_production_counts() -> None:
+    """Why the production CT's actEnergyDlvd moves production's counters on between
+    /production.json reads: wherever both were read within a minute, it is the production
+    entry's whLifetime to within what the panels make in those seconds (its received
+    energy, the night-time draw, is not in it), and its power has that entry's sign."""
+    require_captures()
+    compared = []
+    for folder in TOKEN_FOLDERS:
+        pj = raw(folder, "production.json") or {}
+        eim = pick(pj.get("production", []), "eim", "production", None)
+        ct = _enabled_ct(folder, "production")
+        if eim is None or ct is None or abs(ct["timestamp"] - eim["readingTime"]) > 60:
+            continue
+        seconds = abs(ct["timestamp"] - eim["readingTime"]) + 1
+        made = max(abs(ct["activePower"]), abs(eim["wNow"])) * seconds / 3600
+        assert abs(ct["actEnergyDlvd"] - eim["whLifetime"]) <= made + 1, folder
+        assert math.copysign(1, ct["activePower"]) == math.copysign(1, eim["wNow"]), folder
+        compared.append(folder)
+    assert len(compared) == 8, compared
 
 
 def test_the_storage_ct_receives_what_the_battery_charges() -> None:

@@ -156,7 +156,9 @@ async def test_endpoints_the_token_may_not_read_are_set_aside_until_a_new_token(
     assert transport.requests["/api/v1/production/inverters"] == 2
 
 
-async def test_the_cts_energy_is_read_once_a_minute_and_the_ct_list_hourly() -> None:
+async def test_with_a_production_ct_its_readings_every_cycle_the_report_every_5_minutes() -> None:
+    """The CTs' readings give the power every cycle and /production.json comes every
+    5 minutes; the CT list hourly."""
     transport, clock = capture_transport(THREE_CTS), Clock()
     poller = poller_for(transport, clock)
     await poller.connect()
@@ -164,14 +166,16 @@ async def test_the_cts_energy_is_read_once_a_minute_and_the_ct_list_hourly() -> 
     for _ in range(15):  # 70 s at 5 s
         results.append(await poller.cycle())
         clock.now += 5
-    assert all(r.device.keys() >= CT_ENERGY for r in results)  # the last reading in between
-    assert transport.requests[METER_READINGS] == 2  # at 0 s and at 60 s
+    assert all(r.device.keys() >= CT_ENERGY | {"production_now_w"} for r in results)
+    assert transport.requests[METER_READINGS] == 15
+    assert transport.requests["/production.json"] == 1
     assert transport.requests[METERS] == 1
     for _ in range(12):  # on to an hour, at 5 minutes
         clock.now += 300
         await poller.cycle()
     assert transport.requests[METERS] == 2  # at connect and an hour later, with /info
-    assert transport.requests[METER_READINGS] == 2 + 12
+    assert transport.requests[METER_READINGS] == 15 + 12
+    assert transport.requests["/production.json"] == 1 + 12
 
 
 async def test_the_cts_energy_keeps_its_pace_while_live_supplies_the_power() -> None:
@@ -184,8 +188,8 @@ async def test_the_cts_energy_keeps_its_pace_while_live_supplies_the_power() -> 
         clock.now += 5
         assert result.device.keys() >= CT_ENERGY
         assert not POWER & result.device.keys()
-    assert transport.requests[METER_READINGS] == 2
-    assert transport.requests["/production.json"] == 2  # the energy counters' minute too
+    assert transport.requests[METER_READINGS] == 2  # the energy counters' minute
+    assert transport.requests["/production.json"] == 1  # the readings move its counters on
 
 
 async def test_no_ct_energy_is_asked_where_no_ct_could_give_it() -> None:

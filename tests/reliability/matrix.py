@@ -113,7 +113,7 @@ async def run_case(host: Host, sim: SimProcess, device_id: int, case: Case) -> O
         return outcome
     good = await device_attrs(host, device_id)
     sim.reset_stats()
-    polls_before = _count(sim, "/production.json")
+    polls_before = _count(sim, *POLL_PATHS)
     sim.fault(**case.fault())
     started = time.monotonic()
     await host.supervisor.reload(device_id)  # poll now rather than at the next interval
@@ -134,8 +134,13 @@ async def run_case(host: Host, sim: SimProcess, device_id: int, case: Case) -> O
     return outcome
 
 
-def _count(sim: SimProcess, path: str) -> int:
-    return sim.requests_to(path)
+# A poll cycle's first read: /production.json, or on a CT plant between its 5-minute reads
+# the CTs' readings (a cycle stopped by a fault reads only one of them).
+POLL_PATHS = ("/production.json", "/ivp/meters/readings")
+
+
+def _count(sim: SimProcess, *paths: str) -> int:
+    return sum(sim.requests_to(path) for path in paths)
 
 
 async def _expect_error(host: Host, device_id: int, case: Case, outcome: Outcome) -> None:
@@ -160,7 +165,7 @@ async def _check_held(
 
 
 def _check_not_hammering(sim: SimProcess, before: int, case: Case, outcome: Outcome) -> None:
-    attempts = _count(sim, "/production.json") - before
+    attempts = _count(sim, *POLL_PATHS) - before
     allowed = int(case.hold_s // INTERVAL_S) + 2
     if attempts > allowed:
         outcome.problems.append(f"{attempts} attempts in {case.hold_s:.0f} s while rejected")

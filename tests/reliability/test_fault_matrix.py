@@ -58,7 +58,7 @@ async def test_every_fault_is_reported_survived_and_recovered(
             started = time.monotonic()
             for case in cases:
                 outcomes.append(await run_case(host, sim, device, case))
-            bystander_polls = other.requests_to("/production.json")
+            bystander_polls = other.requests_to("/ivp/meters/readings")  # every poll (CTs)
         finally:
             await host.close()
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.attributes import RUNTIME, TELEMETRY, ZONE
+from gem_envoy.drivers.enphase_envoy.counter_advance import zone_day
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, not_listed, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
@@ -167,7 +169,10 @@ class EnphaseEnvoyDriver(Driver):
         if self._poller is None:  # a retried connect reuses its client and connection
             self._client = self._open_client()
             self._poller = GatewayPoller(
-                self._client, zones=self._zone_addresses(), storage=self._storage
+                self._client,
+                zones=self._zone_addresses(),
+                storage=self._storage,
+                today=self._gateway_day(),
             )
             self._live = LiveFeed(
                 self._client,
@@ -438,7 +443,14 @@ class EnphaseEnvoyDriver(Driver):
             self._live.interval_s = new.live_interval_ms / 1000.0
             self._live.want(self._live_wanted())
         self._poller.set_zones(self._zone_addresses())
+        self._poller.today = self._gateway_day()
         return True
+
+    def _gateway_day(self) -> Callable[[], date]:
+        """The day in the plant's `time_zone` (the host's without one): where the gateway's
+        today counters start again."""
+        zone = self.config.attributes.get("time_zone")
+        return zone_day(zone if isinstance(zone, str) else None)
 
     # -- commands -------------------------------------------------------------------------
 

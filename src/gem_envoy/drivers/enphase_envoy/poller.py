@@ -1,20 +1,27 @@
 """One gateway's poll cycle: which endpoints to read this time, and what they mean.
 
-The gateway is the scarce resource, so each endpoint group is read at its own useful rate:
-`/production.json` every cycle where CTs or an AC battery measure (the source of their power
-and energy attributes), but where every production figure is a sum of the inverters'
-5-minute reports (no CT), `/api/v1/production` every cycle and `/production.json` at the
-inverters' pace, one request a cycle (see `_inverter_paced_readings`); battery power every
-cycle, its totals and its storage settings (the tariff) every minute, only where an Encharge
-exists; the CTs' energy counters (`/ivp/meters/readings`) every minute, only where a net or
-storage CT is enabled; the inverter list no more often than the gateway refreshes it;
+The gateway is the scarce resource, so each endpoint group is read at its own useful rate.
+Where an enabled production CT has readings, `/ivp/meters/readings` (native, a fraction of a
+second) every cycle gives the power attributes (ct_readings.py), and `/production.json` (a
+slow CGI) every 5 minutes and in the first cycle of each gateway-local day gives the
+inverter figures and the anchors of the today/lifetime counters, which the CTs' own counters
+move on in between (counter_advance.py). Where the readings cannot stand in (no production
+CT, readings refused or unreadable, or lacking a power attribute the report has),
+`/production.json` every cycle, as where an AC battery measures. Where every production
+figure is a sum of the inverters' 5-minute reports (no CT), `/api/v1/production` every cycle
+and `/production.json` at the inverters' pace, one request a cycle (see
+`_inverter_paced_readings`); battery power every cycle, its totals and its storage settings
+(the tariff) every minute, only where an Encharge exists; `/ivp/meters/readings` every minute
+where only a net or storage CT is enabled; the inverter list no more often than the gateway
+refreshes it;
 `/info`, the ensemble inventory and, on metered gateways, the CT list (`/ivp/meters`) at
 connect and then rarely. Endpoints that a gateway lacks (404) or that the token may not read
 (401/403 after a fresh session) are set aside instead of being asked again every cycle.
 
 While a live feed keeps the power values current (`live`), the poll leaves them to it: it
-reads `/production.json` for the energy counters once a minute instead of every cycle, and
-battery power not at all. On multi-phase sites `/production.json` is read with
+reads the CTs' readings once a minute (for the energy counters), `/production.json` every
+5 minutes where they stand in for it and once a minute elsewhere, and battery power not at
+all. On multi-phase sites `/production.json` is read with
 `?details=1`, whose per-phase lines are the per-phase attributes.
 """
 
@@ -24,8 +31,17 @@ import random
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
+from datetime import date
 from typing import TypeVar
 
+from gem_envoy.drivers.enphase_envoy.counter_advance import host_day
+from gem_envoy.drivers.enphase_envoy.ct_readings import (
+    ct_readings,
+    energy_counters,
+    has_production_ct,
+    with_readings,
+)
+from gem_envoy.drivers.enphase_envoy.ct_stand_in import CtStandIn
 from gem_envoy.drivers.enphase_envoy.derive import (
     Attributes,
     Readings,
@@ -125,6 +141,7 @@ class GatewayPoller:
         clock: Callable[[], float] = time.monotonic,
         storage: StorageControl | None = None,
         jitter: Callable[[], float] = random.random,
+        today: Callable[[], date] = host_day,
     ) -> None:
         self.client = client
         self._jitter = jitter  # in [0, 1): where in FIRST_GAP the second inverter list falls
@@ -151,6 +168,8 @@ class GatewayPoller:
         self.live: frozenset[str] = frozenset()
         self._details: bool | None = None  # per-phase lines wanted; None = not known yet
         self._zones_wait = False  # the inverter list waits a cycle (see _inverter_paced_readings)
+        self.today = today  # the gateway's local day: when its today counters start again
+        self._cts = CtStandIn()
 
     @property
     def wants_zones(self) -> bool:
@@ -164,6 +183,7 @@ class GatewayPoller:
         self._due = _Due()
         self.inventory = self.secctrl = self.v1 = self.production = None
         self.meters = self.meter_readings = None
+        self._cts = CtStandIn()
         self.storage.forget()
 
     async def connect(self) -> GatewayInfo:
@@ -171,6 +191,7 @@ class GatewayPoller:
         self.info = await self.client.info()
         self._due.mark("info", self._clock())
         self._details = None  # an installer may have rewired the site: look again
+        self._cts.uncovered = False  # and whether the CTs' readings can stand in
         self._due.forget("meters")  # and its CTs too, at the next cycle
         await self._read_inventory()
         return self.info
@@ -181,11 +202,16 @@ class GatewayPoller:
         now = self._clock()
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
-        readings = await self._battery_readings(await self._core_readings(now))
-        await self._ct_energy(now)
+        self._cts.fresh_report = self._cts.fresh_readings = self._cts.skipped = False
+        readings = await self._core_readings(now)
+        await self._ct_energy(now)  # right after /production.json: the anchors' readings
+        if self._cts.skipped and self._cts.serving is None:  # they could not stand in
+            readings = replace(readings, production=await self._production(now, force=True))
+        readings = await self._battery_readings(readings)
         readings = replace(readings, meters=self.meters, meter_readings=self.meter_readings)
         zones = await self._zones_if_due(now)
         device = self._power_between_reports(device_attributes(readings))
+        device = self._with_ct_readings(device)
         device = device | self.storage.attributes() | self._serials()
         device = {name: value for name, value in device.items() if name not in self.live}
         return CycleResult(device, zones, tuple(self._notes))
@@ -209,19 +235,40 @@ class GatewayPoller:
             for e in (*report.production, *report.consumption)
         )
 
-    async def _production(self, now: float) -> ProductionReport:
-        """`/production.json`: every cycle, or once a minute while live supplies the power;
-        with `?details=1` until the first answer shows whether the site has several phases."""
-        live = "production_now_w" in self.live
-        every_s = self.schedule.energy_while_live_every_s
-        if self.production is not None and live and not self._due.due("production", every_s, now):
+    async def _production(self, now: float, *, force: bool = False) -> ProductionReport:
+        """`/production.json` when due (see `_report_due`); with `?details=1` until the
+        first answer shows whether the site has several phases."""
+        if self.production is not None and not force and not self._report_due(now):
+            self._cts.skipped = self._cts.serving is not None
             return self.production
         report = await self.client.production(details=self._details is not False)
         if self._details is None:
             self._details = phase_count(*_lines(report)) >= 2
         self.production = report
         self._due.mark("production", now)
+        self._cts.read_report(report, self.today())
         return report
+
+    def _report_due(self, now: float) -> bool:
+        """Every 5 minutes, and in the first cycle of a gateway-local day, while the CTs'
+        readings stand in for the report; once a minute while a live feed supplies the
+        power; else every cycle."""
+        if self._cts.serving is not None:
+            every_s = self.schedule.inverters_every_s
+            return self.today() != self._cts.report_day or self._due.due("production", every_s, now)
+        if "production_now_w" in self.live:
+            every_s = self.schedule.energy_while_live_every_s
+            return self._due.due("production", every_s, now)
+        return True
+
+    def _with_ct_readings(self, device: Attributes) -> Attributes:
+        """Power from the CTs' readings and the counters moved on by theirs, where they
+        stand in for `/production.json`."""
+        ct = self._cts.serving
+        if ct is None:
+            return device
+        advanced = self._cts.advance.advanced(energy_counters(ct), self.today())
+        return with_readings(device, self._cts.power, ct) | advanced
 
     def _serials(self) -> Attributes:
         # What a zone added later is checked against (`zone_address_warning`).
@@ -351,19 +398,41 @@ class GatewayPoller:
         self.storage.saw_tariff(tariff, self._set_aside.get("tariff"))
 
     async def _ct_energy(self, now: float) -> None:
-        """The CTs' energy counters: which CTs exist from `/ivp/meters` (hourly, and only on a
-        gateway with a metering board or an active CT), then `/ivp/meters/readings` once a
-        minute where a net or storage CT is enabled; nothing is asked elsewhere."""
+        """The CTs' readings: which CTs exist from `/ivp/meters` (hourly, and only on a
+        gateway with a metering board or an active CT), then `/ivp/meters/readings` every
+        cycle where an enabled production CT gives the power (once a minute while a live
+        feed does), in every cycle that read `/production.json` (its anchors' readings), and
+        else once a minute where a net or storage CT is enabled; nothing is asked elsewhere."""
         await self._meters_if_due(now)
-        if not energy_cts(self.meters):
-            self.meter_readings = None
+        production_ct = has_production_ct(self.meters)
+        if not energy_cts(self.meters) and not production_ct:
+            self.meter_readings = self._cts.serving = None
             return
-        if not self._due.due("meter_readings", self.schedule.ct_energy_every_s, now):
-            return
-        self._due.mark("meter_readings", now)
-        readings = await self._energy_read("meter_readings", self.client.meter_readings)
-        if readings is not None or "meter_readings" in self._set_aside:
-            self.meter_readings = readings  # None once set aside: no longer current
+        every_s = self.schedule.ct_energy_every_s
+        power_due = self._cts.fresh_report or "production_now_w" not in self.live
+        if production_ct and self._cts.may_stand_in and power_due:
+            every_s = 0.0
+        if self._due.due("meter_readings", every_s, now):
+            self._due.mark("meter_readings", now)
+            readings = await self._energy_read("meter_readings", self.client.meter_readings)
+            if readings is not None or "meter_readings" in self._set_aside:
+                self.meter_readings = readings  # None once set aside: no longer current
+            self._cts.fresh_readings = readings is not None
+            self._cts.readings_failed = readings is None
+        self._stand_in(now)
+
+    def _stand_in(self, now: float) -> None:
+        """Whether the readings stand in for the report this cycle, and the anchors."""
+        was_serving = self._cts.serving is not None
+        live = "production_now_w" in self.live
+        self._cts.decide(ct_readings(self.meters, self.meter_readings), live)
+        if self._cts.serving is not None and not was_serving and self._cts.report_day:
+            # Gateways started together would otherwise read their reports in the same
+            # cycles: the next one comes at a drawn point of the second half of its period.
+            low, high = FIRST_GAP
+            every_s = self.schedule.inverters_every_s
+            early_s = every_s * (1.0 - (low + (high - low) * self._jitter()))
+            self._due.mark("production", self._due.last.get("production", now), early_s=early_s)
 
     async def _meters_if_due(self, now: float) -> None:
         metered = self.metered or (self.info is not None and self.info.metered)
