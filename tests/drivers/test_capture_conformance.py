@@ -292,7 +292,9 @@ def with_readings_power(expected: dict[str, Any], folder: str) -> dict[str, Any]
     """`expected` (from production.json) with its power, phases and report time replaced
     by the readings', where these give every power attribute production.json gives."""
     power = expected_power_from_readings(folder)
-    if power is None:
+    pj = raw(folder, "production.json_details_1") or raw(folder, "production.json") or {}
+    acb = any(e.get("type") == "acb" and e["activeCount"] > 0 for e in pj.get("storage", []))
+    if power is None or acb:  # an active AC battery: /production.json every cycle
         return expected
 
     def is_power(name: str) -> bool:

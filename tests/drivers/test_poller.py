@@ -241,3 +241,16 @@ async def test_unreadable_ct_readings_fail_nothing_and_are_tried_a_minute_later(
     kept = await poller.cycle()  # a bad answer keeps the last counters, which are still true
     assert kept.device.keys() >= CT_ENERGY
     assert transport.requests[METER_READINGS] == 3
+
+
+async def test_with_an_active_ac_battery_the_report_stays_every_cycle() -> None:
+    """An ACB's power, charge and state are only in /production.json: on a plant with one
+    the CTs' readings do not stand in for it, and are read for their energy once a minute."""
+    transport, clock = capture_transport("8.2.4382_ACB"), Clock()
+    poller = poller_for(transport, clock)
+    await poller.connect()
+    for _ in range(4):
+        assert "battery_now_w" in (await poller.cycle()).device
+        clock.now += 5
+    assert transport.requests["/production.json"] == 4
+    assert transport.requests[METER_READINGS] == 1

@@ -59,7 +59,9 @@ class CtStandIn:
     def decide(self, ct: CtReadings | None, live: bool) -> None:
         current = self.fresh_readings or live  # a live feed has the power meanwhile
         self.power = power_attributes(ct) if ct is not None and current else {}
+        # An active AC battery's figures are only in the report: it stays every cycle there.
         usable = ct is not None and current and covers(self.power, self.report)
+        usable = usable and "battery_now_w" not in self.report
         if ct is not None and current and not usable:
             self.uncovered = True
         self.serving = ct if usable and not self.uncovered else None

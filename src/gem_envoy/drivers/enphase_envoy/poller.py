@@ -6,10 +6,11 @@ second) every cycle gives the power attributes (ct_readings.py), and `/productio
 slow CGI) every 5 minutes and in the first cycle of each gateway-local day gives the
 inverter figures and the anchors of the today/lifetime counters, which the CTs' own counters
 move on in between (counter_advance.py). Where the readings cannot stand in (no production
-CT, readings refused or unreadable, or lacking a power attribute the report has),
-`/production.json` every cycle, as where an AC battery measures. Where every production
-figure is a sum of the inverters' 5-minute reports (no CT), `/api/v1/production` every cycle
-and `/production.json` at the inverters' pace, one request a cycle (see
+CT, readings refused or unreadable, lacking a power attribute the report has, or an active
+AC battery, whose figures only the report has), `/production.json` every cycle. Where
+every production figure is a sum of the inverters' 5-minute reports (no CT),
+`/api/v1/production` every cycle and `/production.json` at the inverters' pace, one request
+a cycle (see
 `_inverter_paced_readings`); battery power every cycle, its totals and its storage settings
 (the tariff) every minute, only where an Encharge exists; `/ivp/meters/readings` every minute
 where only a net or storage CT is enabled; the inverter list no more often than the gateway
