@@ -238,11 +238,14 @@ class GatewayPoller:
 
     async def _production(self, now: float, *, force: bool = False) -> ProductionReport:
         """`/production.json` when due (see `_report_due`); with `?details=1` until the
-        first answer shows whether the site has several phases."""
+        first answer shows whether the site has several phases, and on a multi-phase site
+        unless the CTs' readings serve (their channels are then the per-phase values, and
+        the lines would only make the gateway's slow script slower)."""
         if self.production is not None and not force and not self._report_due(now):
             self._cts.skipped = self._cts.serving is not None
             return self.production
-        report = await self.client.production(details=self._details is not False)
+        lines_wanted = self._details is not False and self._cts.serving is None
+        report = await self.client.production(details=lines_wanted)
         if self._details is None:
             self._details = phase_count(*_lines(report)) >= 2
         self.production = report
