@@ -5,7 +5,7 @@ A bucket keeps the total of its points rather than their mean, and leaves its mi
 maximum out (NULL) where they equal the mean. The driver's watts and watt-hours are whole
 numbers, so are their totals, and SQLite keeps a whole value of a REAL column as a small
 integer on disk, where a mean (rarely whole) took eight bytes; a bucket of one point (a
-zone's inverter reports every 5 minutes) or of a steady value (night) stores one number.
+zone whose device reports every 5 minutes) or of a steady value (night) stores one number.
 
 The view `rollup_buckets` applies the reverse (mean = total / count, the missing minimum
 and maximum are the mean), so reads get the mean the fold computed, bit for bit where the

@@ -9,8 +9,8 @@
 --   division the fold makes). The driver's watts and watt-hours are whole numbers, so their
 --   totals are too, and SQLite keeps a whole value of a REAL column as a one- to four-byte
 --   integer on disk. A mean rarely is whole, and took eight bytes.
--- * minimum and maximum are NULL where they equal the mean: a bucket of one point (a zone's
---   inverter reports every 5 minutes), or of a steady value (night, a full battery).
+-- * minimum and maximum are NULL where they equal the mean: a bucket of one point (a zone whose
+--   device reports every 5 minutes), or of a steady value (night, a value held at its limit).
 --
 -- The rollup_buckets view reads them back in the old shape, by series key; store/rollups.py
 -- writes them (bucket_rows.py has the rules, in Python).
