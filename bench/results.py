@@ -110,8 +110,9 @@ def merge(previous: dict[str, Any], fresh: dict[str, Any], sections: list[str]) 
     settings = dict(previous.get("settings", {}))
     settings.update({k: v for k, v in fresh.get("settings", {}).items() if k in sections})
     out["settings"] = settings
-    # `live` and `energy` carry their own time and load: alone, they describe no other run.
-    others_ran = bool(set(sections) - {"live", "energy"})
+    # `live`, `energy` and `scaling` carry their own time and load: alone, they describe no
+    # other run.
+    others_ran = bool(set(sections) - {"live", "energy", "scaling"})
     out.update({k: fresh[k] for k in RUN_KEYS if k in fresh and (others_ran or k not in out)})
     return out
 
