@@ -14,6 +14,8 @@ import subprocess
 import time
 from pathlib import Path
 
+from bench.protocol import stop_process
+
 START_TIMEOUT_S = 10.0
 
 
@@ -56,13 +58,7 @@ class Mosquitto:
         return ticks / os.sysconf("SC_CLK_TCK")
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stderr is not None:
             self.process.stderr.close()
 

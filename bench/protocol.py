@@ -131,3 +131,14 @@ class Child:
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._stderr.close()
+
+
+def stop_process(process: subprocess.Popen[Any]) -> None:
+    """Ask a child to end (SIGTERM), and kill it if it has not within 10 s."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)

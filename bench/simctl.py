@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from bench.protocol import stop_process
 from bench.shapes import Shape
 
 LISTENING = re.compile(r"listening on https://([\d.]+):(\d+)")
@@ -117,13 +118,7 @@ class Simulator:
             return [str(item["serialNumber"]) for item in reply.json() if item.get("devType") == 1]
 
     def close(self) -> None:
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=10)
+        stop_process(self.process)
         if self.process.stdout is not None:
             self.process.stdout.close()
         self._stderr.close()

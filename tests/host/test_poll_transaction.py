@@ -119,16 +119,7 @@ async def test_a_poll_that_fails_still_stores_what_it_reported(store: Store, db_
 async def test_a_cancelled_poll_still_stores_what_it_reported(store: Store, db_path: Path) -> None:
     device_id, _ = await _device_with_zones(store)
     sink = StoreSink(store, device_id, EventHub())
-    reported = asyncio.Event()
-
-    async def poll() -> None:
-        async with sink.one_transaction():
-            await sink.device_attributes({"serial_number": "1234"})
-            reported.set()
-            await asyncio.sleep(3600)
-
-    task = asyncio.create_task(poll())
-    await reported.wait()
+    task = await _poll_stalled_after_reporting(sink)
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     await store.get_setting("flush", "")  # a read after the queued write...
@@ -275,16 +266,7 @@ async def test_a_poll_cancelled_after_the_store_closed_is_still_cancelled(
     store = await Store.open(db_path, keyring)
     device_id, _ = await _device_with_zones(store)
     sink = StoreSink(store, device_id, EventHub())
-    reported = asyncio.Event()
-
-    async def poll() -> None:
-        async with sink.one_transaction():
-            await sink.device_attributes({"serial_number": "1234"})
-            reported.set()
-            await asyncio.sleep(3600)
-
-    task = asyncio.create_task(poll())
-    await reported.wait()
+    task = await _poll_stalled_after_reporting(sink)
     await store.close()
     task.cancel()
     (outcome,) = await asyncio.gather(task, return_exceptions=True)
@@ -331,3 +313,19 @@ async def test_writes_to_one_target_in_a_poll_are_merged_in_order(
     charted = await store.history("device", device_id, "production_now_w", 0, None)
     assert [value for _, value in charted] == [2.0]  # one point per name and poll
     assert len(told) == 3  # listeners still hear of every write, in order
+
+
+async def _poll_stalled_after_reporting(sink: StoreSink) -> asyncio.Task[None]:
+    """A poll that reported a value inside its transaction and then hangs (a gateway that
+    never answers the next request), returned once the value is reported."""
+    reported = asyncio.Event()
+
+    async def poll() -> None:
+        async with sink.one_transaction():
+            await sink.device_attributes({"serial_number": "1234"})
+            reported.set()
+            await asyncio.sleep(3600)
+
+    task = asyncio.create_task(poll())
+    await reported.wait()
+    return task
