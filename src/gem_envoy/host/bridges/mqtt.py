@@ -1,9 +1,10 @@
 """The MQTT bridge: the host's devices and zones on a broker, and commands from it.
 
-It follows the host's `EventHub` (each change the drivers report is published at once,
-retained, on its own topic) and reads the store for everything else: the whole retained state
-on each (re)connect, one JSON document per device after each poll, and every 30 s what
-changed without an event (a device renamed, a zone deleted, a setting edited). It keeps no
+It follows the host's `EventHub` (each change the drivers report is published retained, on
+its own topic: at once when the broker keeps up, else with the others pending, each topic's
+latest value once; see `pending.py`) and reads the store for everything else: the whole
+retained state on each (re)connect, one JSON document per device after each poll, and every
+30 s what changed without an event (a device renamed, a zone deleted, a setting edited). It keeps no
 copy of the data, only which topics it has put on the broker (to clear those that go away)
 and the Home Assistant documents it last sent (to send them again only when they change).
 
@@ -20,6 +21,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import ssl
 import time
@@ -34,12 +36,14 @@ from gem_envoy.host.bridges.ha_discovery import Discovery, document_text, remova
 from gem_envoy.host.bridges.mqtt_commands import CommandGate
 from gem_envoy.host.bridges.mqtt_options import MqttOptions
 from gem_envoy.host.bridges.payloads import CLEARED, OFFLINE, ONLINE, plain, state_document
+from gem_envoy.host.bridges.pending import Batch, PendingChanges
 from gem_envoy.host.bridges.topics import RESERVED, Topics, level
 from gem_envoy.host.events import AttributeChange, EventHub
 from gem_envoy.host.redact import LOG_SCRUBBER
 from gem_envoy.host.secrets import is_secure
 from gem_envoy.host.store import Attribute, Device, Store, Zone
 from gem_envoy.host.supervisor import Supervisor
+from gem_envoy.host.types import AttributeValue
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +60,17 @@ MAX_COMMANDS_IN_FLIGHT = 8
 MAX_INCOMING = 4096
 SYNC_TIMEOUT_S = 10.0
 MAX_OUTGOING = 1024  # messages waiting in the client for the socket; more fail the publish
+# Publishes awaiting their acknowledgement at once: no limit in the client (paho's default,
+# 20, would hold a slice back, and costs a walk of all pending publishes per acknowledgement);
+# the bridge bounds them itself by publishing in slices.
+MAX_INFLIGHT = 0
+# Messages published together at most: aiomqtt's bookkeeping costs each publish a walk over
+# all those pending, so a few hundred at once pay, thousands would not.
+PUBLISH_SLICE = 200
+# After the hub dropped changes, the devices whose attributes the store shows changed since
+# this long before the last change read are published again (the store's `updated_at` is
+# stamped before the change is told, so a little earlier than the change's `at`).
+CATCH_UP_MARGIN_S = 1.0
 
 
 @dataclass
@@ -141,7 +156,7 @@ class MqttBridge:
     def _client(self) -> aiomqtt.Client:
         o = self.options
         tls = ssl.create_default_context(cafile=o.ca_file) if o.tls else None
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             o.host,
             o.port,
             username=o.username,
@@ -153,7 +168,11 @@ class MqttBridge:
             keepalive=KEEPALIVE_S,
             max_queued_incoming_messages=MAX_INCOMING,
             max_queued_outgoing_messages=MAX_OUTGOING,
+            max_inflight_messages=MAX_INFLIGHT,
         )
+        # aiomqtt warns, per publish, past 10 pending: a slice of ours is not a problem.
+        client.pending_calls_threshold = MAX_OUTGOING
+        return client
 
     async def _session(self) -> None:
         async with self._client() as client, self._events.subscribe() as queue:
@@ -246,12 +265,38 @@ class MqttBridge:
         self, client: aiomqtt.Client, device_id: int, topic: str, payload: bytes
     ) -> None:
         """Publish retained, and remember the topic (or forget it, when cleared)."""
-        await client.publish(topic, payload, qos=QOS, retain=True)
+        await self._put_all(client, device_id, {topic: payload})
+
+    async def _put_many(
+        self, client: aiomqtt.Client, messages: dict[int, dict[str, bytes]]
+    ) -> None:
+        """`_put_all` for several devices' messages (by device id) at once."""
+        flat = {
+            topic: p
+            for device_messages in messages.values()
+            for topic, p in device_messages.items()
+        }
+        await _published(client, flat)
+        for device_id, device_messages in messages.items():
+            self._remember(device_id, device_messages)
+
+    async def _put_all(
+        self, client: aiomqtt.Client, device_id: int, messages: dict[str, bytes]
+    ) -> None:
+        """Publish `messages` (topic: payload) retained, all at once: one round trip to the
+        broker rather than one per message. Their topics differ, and the client sends them
+        in the order given; the caller awaits them all before its next publish, so a topic's
+        messages still reach the broker in order."""
+        await _published(client, messages)
+        self._remember(device_id, messages)
+
+    def _remember(self, device_id: int, messages: dict[str, bytes]) -> None:
         topics = self._retained.setdefault(device_id, set())
-        if payload == CLEARED:
-            topics.discard(topic)
-        else:
-            topics.add(topic)
+        for topic, payload in messages.items():
+            if payload == CLEARED:
+                topics.discard(topic)
+            else:
+                topics.add(topic)
 
     # -- what the store holds ---------------------------------------------------------------
 
@@ -269,12 +314,26 @@ class MqttBridge:
             await self._refresh_names()
         return self._zones.get(zone_id)
 
-    async def _read(self, device: Device) -> _Snapshot:
-        snapshot = _Snapshot(await self._store.get_attributes("device", device.id))
-        for zone in sorted(self._zones.values(), key=lambda z: z.id):
-            if zone.device == device.id:
-                snapshot.zones.append((zone, await self._store.get_attributes("zone", zone.id)))
-        return snapshot
+    async def _read(self, device: Device) -> _Snapshot | None:
+        """The device and its zones, in one read of the store (one trip to its reader);
+        None if it was deleted meanwhile (the reconcile loop clears its topics)."""
+        return (await self._read_all([device])).get(device.id)
+
+    async def _read_all(self, devices: list[Device]) -> dict[int, _Snapshot]:
+        """Several devices and their zones in one read; a device deleted meanwhile is left
+        out (its zones too), a zone deleted meanwhile only from its device's snapshot."""
+        wanted = {d.id for d in devices}
+        zones = sorted((z for z in self._zones.values() if z.device in wanted), key=lambda z: z.id)
+        targets = [("device", d.id) for d in devices] + [("zone", z.id) for z in zones]
+        found = await self._store.get_attributes_of(targets)
+        snapshots = {
+            d.id: _Snapshot(found[("device", d.id)]) for d in devices if ("device", d.id) in found
+        }
+        for zone in zones:
+            snapshot = snapshots.get(zone.device)
+            if snapshot is not None and ("zone", zone.id) in found:
+                snapshot.zones.append((zone, found[("zone", zone.id)]))
+        return snapshots
 
     def _wanted(self, device: Device, snapshot: _Snapshot) -> dict[str, bytes]:
         """Every retained topic of one device, with its payload, from the store."""
@@ -318,18 +377,43 @@ class MqttBridge:
             if device_id not in self._devices:
                 await self._forget(client, device_id)
         for device in list(self._devices.values()):
-            await self._sync_device(client, device, full=full)
+            read_at = time.time()
+            snapshot = await self._read(device)
+            if snapshot is not None:
+                await self._sync_device(client, device, snapshot, read_at, full=full)
 
-    async def _sync_device(self, client: aiomqtt.Client, device: Device, *, full: bool) -> None:
+    async def _catch_up(self, client: aiomqtt.Client, dropped_after: float) -> None:
+        """After the hub dropped changes: publish again, in full, only the devices whose
+        attributes (or zones') the store shows changed since the last change read. A device
+        renamed, added or deleted meanwhile is the reconcile loop's, as ever."""
+        await self._refresh_names()
+        since = dropped_after - CATCH_UP_MARGIN_S
         read_at = time.time()
-        snapshot = await self._read(device)
+        snapshots = await self._read_all(list(self._devices.values()))
+        caught = 0
+        for device_id, snapshot in snapshots.items():
+            device = self._devices.get(device_id)
+            if device is not None and _changed_since(snapshot, since):
+                await self._sync_device(client, device, snapshot, read_at, full=True)
+                caught += 1
+        log.debug("MQTT: changes dropped under load; %d devices published again", caught)
+
+    async def _sync_device(
+        self,
+        client: aiomqtt.Client,
+        device: Device,
+        snapshot: _Snapshot,
+        read_at: float,
+        *,
+        full: bool,
+    ) -> None:
         wanted = self._wanted(device, snapshot)
         known = self._retained.get(device.id, set())
-        for topic in known - wanted.keys():
-            await self._put(client, device.id, topic, CLEARED)
+        messages = dict.fromkeys(known - wanted.keys(), CLEARED)
         for topic, payload in wanted.items():
             if full or topic not in known or topic == self.topics.availability(device.name):
-                await self._put(client, device.id, topic, payload)
+                messages[topic] = payload
+        await self._put_all(client, device.id, messages)
         if not full:
             await self._publish_settings(client, device, snapshot)
         self._settings_at[device.id] = read_at
@@ -346,17 +430,17 @@ class MqttBridge:
         meta = driver.metadata()
         settings = {spec.name for spec in (*meta.required, *meta.optional)}
         since = self._settings_at.get(device.id, 0.0)
-        for name, attribute in snapshot.device.items():
-            if name in settings and attribute.updated_at > since and _shown(name):
-                topic = self.topics.attribute(device.name, name)
-                await self._put(client, device.id, topic, plain(attribute.value))
+        changed = {
+            self.topics.attribute(device.name, name): plain(attribute.value)
+            for name, attribute in snapshot.device.items()
+            if name in settings and attribute.updated_at > since and _shown(name)
+        }
+        await self._put_all(client, device.id, changed)
 
     async def _forget(self, client: aiomqtt.Client, device_id: int) -> None:
         """A device deleted: its topics and Home Assistant devices go too."""
-        for topic in self._retained.pop(device_id, set()):
-            await client.publish(topic, CLEARED, qos=QOS, retain=True)
-        for topic in self._documents.pop(device_id, {}):
-            await client.publish(topic, CLEARED, qos=QOS, retain=True)
+        topics = [*self._retained.pop(device_id, set()), *self._documents.pop(device_id, {})]
+        await _published(client, dict.fromkeys(topics, CLEARED))
         self._settings_at.pop(device_id, None)
 
     async def _send_discovery(
@@ -377,58 +461,83 @@ class MqttBridge:
                 device, zone, meta, values.keys()
             )
         sent = self._documents.setdefault(device.id, {})
-        for topic in set(sent) - documents.keys():
-            await client.publish(topic, CLEARED, qos=QOS, retain=True)
-            del sent[topic]
+        messages = dict.fromkeys(set(sent) - documents.keys(), CLEARED)
         for topic, document in documents.items():
             before = sent.get(topic)
-            if before == document and not force:
-                continue
-            payload = removals(before, document) if before else document
-            await client.publish(topic, document_text(payload), qos=QOS, retain=True)
-            sent[topic] = document
+            if before != document or force:
+                payload = removals(before, document) if before else document
+                messages[topic] = document_text(payload)
+        await _published(client, messages)
+        for topic in set(sent) - documents.keys():
+            del sent[topic]
+        sent.update((topic, documents[topic]) for topic in messages if topic in documents)
 
     # -- the three loops of a connection ----------------------------------------------------
 
     async def _follow(self, client: aiomqtt.Client, queue: asyncio.Queue[AttributeChange]) -> None:
-        while True:
-            if queue.full():
-                # The hub dropped changes we did not read in time; the store has them all.
-                while not queue.empty():
-                    queue.get_nowait()
+        """Read the hub's changes as they come, and publish what is pending whenever the
+        last publish is done: under load, one publish of many changes, not one per change."""
+        pending = PendingChanges()
+        reading = asyncio.create_task(pending.read(queue), name="mqtt-hub-reader")
+        try:
+            while True:
+                batch = await pending.take()
                 async with self._lock:
-                    await self._sync_all(client, full=True)
-                continue
-            change = await queue.get()
-            async with self._lock:
-                await self._publish_change(client, change)
+                    await self._publish_batch(client, batch)
+                    if pending.dropped_after is not None:
+                        # The hub dropped changes we did not read in time; the store has
+                        # them all: publish again the devices changed since the last read.
+                        since, pending.dropped_after = pending.dropped_after, None
+                        await self._catch_up(client, since)
+        finally:
+            await _cancelled({reading})
 
-    async def _publish_change(self, client: aiomqtt.Client, change: AttributeChange) -> None:
+    async def _publish_batch(self, client: aiomqtt.Client, batch: Batch) -> None:
+        messages: dict[int, dict[str, bytes]] = {}
+        for (target_type, target_id), values in batch.values.items():
+            found = await self._changed_messages(target_type, target_id, values)
+            if found is not None:
+                messages.setdefault(found[0], {}).update(found[1])
+        # The host writes health after each poll: the poll's values are all stored by then.
+        devices = [d for d in [await self._device(i) for i in batch.states] if d is not None]
+        snapshots = await self._read_all(devices) if devices else {}
+        for device in devices:
+            if device.id in snapshots:
+                state = self._state(snapshots[device.id])
+                messages.setdefault(device.id, {})[self.topics.state(device.name)] = state
+        await self._put_many(client, messages)
+        for device in devices:
+            if device.id in snapshots:
+                await self._send_discovery(client, device, snapshots[device.id], force=False)
+
+    async def _changed_messages(
+        self, target_type: str, target_id: int, values: dict[str, AttributeValue | None]
+    ) -> tuple[int, dict[str, bytes]] | None:
+        """The topics one change sets, by its device's id; None if its target is gone."""
         t = self.topics
-        if change.target_type == "zone":
-            zone = await self._zone(change.target_id)
+        if target_type == "zone":
+            zone = await self._zone(target_id)
             device = await self._device(zone.device) if zone else None
             if zone is None or device is None:
-                return
-            for name, value in change.values.items():
-                if not is_secure(name):
-                    topic = t.zone_attribute(device.name, zone.name, name)
-                    await self._put(client, device.id, topic, plain(value))
-            return
-        device = await self._device(change.target_id)
+                return None
+            zone_messages = {
+                t.zone_attribute(device.name, zone.name, name): plain(value)
+                for name, value in values.items()
+                if not is_secure(name)
+            }
+            return device.id, zone_messages
+        device = await self._device(target_id)
         if device is None:
-            return
-        for name, value in change.values.items():
-            if _shown(name):
-                await self._put(client, device.id, t.attribute(device.name, name), plain(value))
-        if "online" in change.values:
-            available = ONLINE if change.values["online"] is True and device.enabled else OFFLINE
-            await self._put(client, device.id, t.availability(device.name), available)
-        # The host writes health after each poll: the poll's values are all stored by then.
-        if "last_poll_ms" in change.values or "online" in change.values:
-            snapshot = await self._read(device)
-            await self._put(client, device.id, t.state(device.name), self._state(snapshot))
-            await self._send_discovery(client, device, snapshot, force=False)
+            return None
+        messages = {
+            t.attribute(device.name, name): plain(value)
+            for name, value in values.items()
+            if _shown(name)
+        }
+        if "online" in values:
+            available = ONLINE if values["online"] is True and device.enabled else OFFLINE
+            messages[t.availability(device.name)] = available
+        return device.id, messages
 
     async def _reconcile(self, client: aiomqtt.Client) -> None:
         while True:
@@ -456,8 +565,9 @@ class MqttBridge:
 
     async def _send_all_discovery(self, client: aiomqtt.Client) -> None:
         await self._refresh_names()
-        for device in list(self._devices.values()):
-            await self._send_discovery(client, device, await self._read(device), force=True)
+        snapshots = await self._read_all(list(self._devices.values()))
+        for device_id, snapshot in snapshots.items():
+            await self._send_discovery(client, self._devices[device_id], snapshot, force=True)
 
     # -- commands ---------------------------------------------------------------------------
 
@@ -491,6 +601,38 @@ class MqttBridge:
             await client.publish(self.topics.result(device.name), text, qos=QOS)
         except aiomqtt.MqttError as exc:  # the connection went; its loop reconnects
             log.debug("MQTT: command answer not sent: %s", exc)
+
+
+async def _published(client: aiomqtt.Client, messages: dict[str, bytes]) -> None:
+    """Publish `messages` retained, together, and wait for every acknowledgement. The first
+    failure is raised; the others are let go (the connection is lost, or being lost)."""
+    items = list(messages.items())
+    # In slices the client's outgoing queue holds (more would fail the publish).
+    for first in range(0, len(items), PUBLISH_SLICE):
+        await _published_slice(client, items[first : first + PUBLISH_SLICE])
+
+
+async def _published_slice(client: aiomqtt.Client, items: list[tuple[str, bytes]]) -> None:
+    # One deadline for the slice, not one timer (and task) per message.
+    sends = [
+        client.publish(topic, payload, qos=QOS, retain=True, timeout=math.inf)
+        for topic, payload in items
+    ]
+    try:
+        async with asyncio.timeout(EXCHANGE_TIMEOUT_S):
+            outcomes = await asyncio.gather(*sends, return_exceptions=True)
+    except TimeoutError:
+        raise aiomqtt.MqttError("publishing timed out") from None
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+
+
+def _changed_since(snapshot: _Snapshot, since: float) -> bool:
+    attributes = [*snapshot.device.values()]
+    for _, values in snapshot.zones:
+        attributes.extend(values.values())
+    return any(a.updated_at >= since for a in attributes)
 
 
 async def _until_one_fails(*loops: Coroutine[Any, Any, None]) -> None:

@@ -176,6 +176,20 @@ def get_attributes(
     return found
 
 
+def get_attributes_of(
+    conn: sqlite3.Connection, keyring: KeyRing, targets: Sequence[tuple[str, int]]
+) -> dict[tuple[str, int], dict[str, Attribute]]:
+    """Each target's attributes, in the caller's one transaction (a consistent view of a
+    device and its zones); a target deleted meanwhile is left out, not an error."""
+    found = {}
+    for target in targets:
+        try:
+            found[target] = get_attributes(conn, keyring, target)
+        except NotFoundError:
+            continue
+    return found
+
+
 def history(
     conn: sqlite3.Connection,
     target: tuple[str, int],

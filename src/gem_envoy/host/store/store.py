@@ -372,6 +372,16 @@ class Store(HistoryMethods, AccountMethods):
         job = partial(attribute_sql.get_attributes, keyring=self._keyring, target=target)
         return await self._read(job)
 
+    async def get_attributes_of(
+        self, targets: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], dict[str, Attribute]]:
+        """The attributes of several devices or zones, read together in one trip to the
+        reader thread (a device and its zones: one call, not one per zone). A target that
+        does not exist is left out of the answer."""
+        checked = [(check_target_type(t), check_id("target id", i)) for t, i in targets]
+        job = partial(attribute_sql.get_attributes_of, keyring=self._keyring, targets=checked)
+        return await self._read(job)
+
     # Driver commands and settings
 
     async def reconcile_commands(
