@@ -23,6 +23,7 @@ import json
 import logging
 import math
 import os
+import socket
 import ssl
 import time
 from collections.abc import Coroutine
@@ -169,6 +170,9 @@ class MqttBridge:
             max_queued_incoming_messages=MAX_INCOMING,
             max_queued_outgoing_messages=MAX_OUTGOING,
             max_inflight_messages=MAX_INFLIGHT,
+            # A slice's publishes go out as written, not held for the broker's ACK of
+            # the last segment (Nagle), which its delayed ACKs make tens of ms.
+            socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)],
         )
         # aiomqtt warns, per publish, past 10 pending: a slice of ours is not a problem.
         client.pending_calls_threshold = MAX_OUTGOING
@@ -376,11 +380,10 @@ class MqttBridge:
         for device_id in set(self._retained) | set(self._documents):
             if device_id not in self._devices:
                 await self._forget(client, device_id)
-        for device in list(self._devices.values()):
-            read_at = time.time()
-            snapshot = await self._read(device)
-            if snapshot is not None:
-                await self._sync_device(client, device, snapshot, read_at, full=full)
+        devices = list(self._devices.values())
+        read_at = time.time()
+        snapshots = await self._read_all(devices)
+        await self._sync_devices(client, devices, snapshots, read_at, full=full)
 
     async def _catch_up(self, client: aiomqtt.Client, dropped_after: float) -> None:
         """After the hub dropped changes: publish again, in full, only the devices whose
@@ -388,54 +391,61 @@ class MqttBridge:
         renamed, added or deleted meanwhile is the reconcile loop's, as ever."""
         await self._refresh_names()
         since = dropped_after - CATCH_UP_MARGIN_S
+        devices = list(self._devices.values())
         read_at = time.time()
-        snapshots = await self._read_all(list(self._devices.values()))
-        caught = 0
-        for device_id, snapshot in snapshots.items():
-            device = self._devices.get(device_id)
-            if device is not None and _changed_since(snapshot, since):
-                await self._sync_device(client, device, snapshot, read_at, full=True)
-                caught += 1
-        log.debug("MQTT: changes dropped under load; %d devices published again", caught)
+        snapshots = await self._read_all(devices)
+        changed = {i: s for i, s in snapshots.items() if _changed_since(s, since)}
+        await self._sync_devices(client, devices, changed, read_at, full=True)
+        log.debug("MQTT: changes dropped under load; %d devices published again", len(changed))
 
-    async def _sync_device(
+    async def _sync_devices(
         self,
         client: aiomqtt.Client,
-        device: Device,
-        snapshot: _Snapshot,
+        devices: list[Device],
+        snapshots: dict[int, _Snapshot],
         read_at: float,
         *,
         full: bool,
     ) -> None:
+        """The devices of `snapshots` (read at `read_at`): their topics in one publish (not
+        one round trip per device), then their settings and Home Assistant documents."""
+        synced = [d for d in devices if d.id in snapshots]
+        messages = {d.id: self._sync_messages(d, snapshots[d.id], full=full) for d in synced}
+        if not full:  # a full sync has them all already
+            for device in synced:
+                messages[device.id] |= self._settings_messages(device, snapshots[device.id])
+        await self._put_many(client, messages)
+        for device in synced:
+            self._settings_at[device.id] = read_at
+            await self._send_discovery(client, device, snapshots[device.id], force=full)
+
+    def _sync_messages(
+        self, device: Device, snapshot: _Snapshot, *, full: bool
+    ) -> dict[str, bytes]:
+        """One device's topics to publish: all with `full`, else those new to the broker
+        and its availability; those that went away, cleared."""
         wanted = self._wanted(device, snapshot)
         known = self._retained.get(device.id, set())
         messages = dict.fromkeys(known - wanted.keys(), CLEARED)
         for topic, payload in wanted.items():
             if full or topic not in known or topic == self.topics.availability(device.name):
                 messages[topic] = payload
-        await self._put_all(client, device.id, messages)
-        if not full:
-            await self._publish_settings(client, device, snapshot)
-        self._settings_at[device.id] = read_at
-        await self._send_discovery(client, device, snapshot, force=full)
+        return messages
 
-    async def _publish_settings(
-        self, client: aiomqtt.Client, device: Device, snapshot: _Snapshot
-    ) -> None:
+    def _settings_messages(self, device: Device, snapshot: _Snapshot) -> dict[str, bytes]:
         """Settings a person changed (no event tells of those) since the last look: the
         attributes the driver takes, not those it reports (their events published them)."""
         driver = self._supervisor.drivers.get(device.driver)
         if driver is None:
-            return
+            return {}
         meta = driver.metadata()
         settings = {spec.name for spec in (*meta.required, *meta.optional)}
         since = self._settings_at.get(device.id, 0.0)
-        changed = {
+        return {
             self.topics.attribute(device.name, name): plain(attribute.value)
             for name, attribute in snapshot.device.items()
             if name in settings and attribute.updated_at > since and _shown(name)
         }
-        await self._put_all(client, device.id, changed)
 
     async def _forget(self, client: aiomqtt.Client, device_id: int) -> None:
         """A device deleted: its topics and Home Assistant devices go too."""
