@@ -227,4 +227,6 @@ def test_a_hidden_tab_stops_watching_and_reads_again_when_shown(plant: Plant, pa
     plant.report({"production_now_w": 4440})  # not pushed to a hidden page
     _set_hidden(page, False)
     page.locator("#flow .value[data-attr=production_now_w]").filter(has_text="4.44 kW").wait_for()
-    assert plant.watchers.watched(plant.device_id)
+    # The fresh read may land before the reopened event stream reaches the host.
+    page.locator("#live[data-state=open]").wait_for()
+    _until(lambda: plant.watchers.watched(plant.device_id), "watched again once shown")
