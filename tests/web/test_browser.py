@@ -461,9 +461,21 @@ def test_admin_adds_a_device_and_zones_and_the_token_never_reaches_the_browser(
 
     # Delete the second gateway from its page (confirming the dialog).
     page.goto(f"{stack.url}/#/admin/devices/{garage}")
+    # The form is filled from the API after it is drawn: a click before that may land on a
+    # button the refill replaces, and no dialog comes.
+    filled_by = time.monotonic() + 15
+    while page.input_value("#f-name") != "garage":
+        assert time.monotonic() < filled_by, "the device form was never filled"
+        time.sleep(0.05)
     page.once("dialog", lambda dialog: dialog.accept())
     page.click("text=Delete device")
-    page.wait_for_url("**/#/admin/devices")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout  # the fixtures import it
+
+    try:
+        page.wait_for_url("**/#/admin/devices")
+    except PlaywrightTimeout:
+        shown = page.locator("#device-message").inner_text()
+        raise AssertionError(f"the device page did not go back to the list: {shown!r}") from None
     assert stack.admin.get(f"/api/data/devices/{garage}").status_code == 404
 
     bodies = [r.body() for r in responses if "/api/events" not in r.url]
