@@ -239,7 +239,7 @@ class EnphaseEnvoyDriver(Driver):
         from memory (without a certificate to check)."""
         s = self.settings
         timeout_s = s.request_timeout_ms / 1000.0
-        from gem_envoy.envoy.transport import HttpsTransport  # aiohttp: only once connecting
+        from gem_envoy.envoy.transport import HttpsTransport  # httptools: only once connecting
 
         transport = HttpsTransport(s.ip, s.port, timeout_s=timeout_s, pin=self._guard.pin)
         self._pinning = True
