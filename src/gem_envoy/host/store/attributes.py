@@ -76,8 +76,9 @@ def set_attributes(
 
 
 def _set_checked(conn: sqlite3.Connection, keyring: KeyRing, write: AttributeWrite) -> None:
-    """One target's values in three statements at most (history rows, deletions, upserts),
-    each an executemany, whatever the number of values."""
+    """One target's values in a few statements whatever their number: history rows,
+    deletions and plain values each in one multi-row statement (see `_in_chunks` for why
+    rows are not stepped one by one), secure values apart."""
     target, now = write.target, time.time()
     present = {name: value for name, value in write.values.items() if value is not None}
     charted = [
@@ -85,44 +86,87 @@ def _set_checked(conn: sqlite3.Connection, keyring: KeyRing, write: AttributeWri
         for name, value in present.items()
         if name in write.history and (point := history_point(name, value)) is not None
     ]
-    conn.executemany(
-        "INSERT INTO attribute_history (target_type, target_id, name, ts, value)"
-        " VALUES (?, ?, ?, ?, ?)",
-        [(*target, name, ts, value) for name, ts, value in write.points] + charted,
-    )
+    points = [(*target, name, ts, value) for name, ts, value in write.points]
+    _in_chunks(conn, _INSERT_HISTORY, 5, points + charted)
     # A value that is gone (e.g. a driver no longer reports it) is deleted; its past stays
     # charted.
     gone = [(*target, name) for name, value in write.values.items() if value is None]
     if gone:
         conn.executemany(f"DELETE FROM attributes WHERE {_KEY}", gone)
-    if present:
-        conn.executemany(
-            "INSERT INTO attributes (target_type, target_id, name, type, value,"
-            " previous_type, previous_value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT (target_type, target_id, name) DO UPDATE SET"
-            " type = excluded.type, value = excluded.value,"
-            " previous_type = excluded.previous_type,"
-            " previous_value = excluded.previous_value, updated_at = excluded.updated_at",
-            _upsert_rows(conn, keyring, target, present, now),
-        )
+    plain = [
+        (*target, name, *encode(value), now)
+        for name, value in present.items()
+        if not is_secure(name)
+    ]
+    _in_chunks(conn, _UPSERT_PLAIN, 6, plain, _KEEP_PREVIOUS_UNLESS_CHANGED)
+    secure = {name: value for name, value in present.items() if is_secure(name)}
+    if secure:
+        conn.executemany(_UPSERT_SECURE, _secure_rows(conn, keyring, target, secure, now))
 
 
-def _upsert_rows(
+_INSERT_HISTORY = "INSERT INTO attribute_history (target_type, target_id, name, ts, value) VALUES"
+_UPSERT_PLAIN = (
+    "INSERT INTO attributes (target_type, target_id, name, type, value, updated_at) VALUES"
+)
+# The previous value is the stored one when the value changes, else the one kept before.
+# SQLite evaluates every right-hand side against the row as it was.
+_KEEP_PREVIOUS_UNLESS_CHANGED = (
+    " ON CONFLICT (target_type, target_id, name) DO UPDATE SET"
+    " previous_type = CASE WHEN type = excluded.type AND value = excluded.value"
+    " THEN previous_type ELSE type END,"
+    " previous_value = CASE WHEN type = excluded.type AND value = excluded.value"
+    " THEN previous_value ELSE value END,"
+    " type = excluded.type, value = excluded.value, updated_at = excluded.updated_at"
+)
+_UPSERT_SECURE = (
+    "INSERT INTO attributes (target_type, target_id, name, type, value,"
+    " previous_type, previous_value, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT (target_type, target_id, name) DO UPDATE SET"
+    " type = excluded.type, value = excluded.value,"
+    " previous_type = excluded.previous_type,"
+    " previous_value = excluded.previous_value, updated_at = excluded.updated_at"
+)
+_CHUNK_ROWS = 100  # 8 columns at most: under SQLite's oldest limit of 999 parameters
+
+
+def _in_chunks(
+    conn: sqlite3.Connection,
+    head: str,
+    width: int,
+    rows: Sequence[tuple[object, ...]],
+    tail: str = "",
+) -> None:
+    """`head` VALUES (...), (...), ... `tail` for `rows`, up to _CHUNK_ROWS a statement.
+
+    One statement for many rows rather than executemany's one step per row: sqlite3 lets
+    go of the GIL around each step and the writer thread must then win it back from the
+    event loop, which on a busy host takes up to the switch interval (5 ms) each time. With
+    a step per row a poll's write took ~50 such turns, and a thousand gateways' writes fell
+    behind the polls on a slower machine."""
+    one = "(" + ", ".join("?" * width) + ")"
+    for start in range(0, len(rows), _CHUNK_ROWS):
+        chunk = rows[start : start + _CHUNK_ROWS]
+        values = ", ".join([one] * len(chunk))
+        conn.execute(f"{head} {values}{tail}", [item for row in chunk for item in row])
+
+
+def _secure_rows(
     conn: sqlite3.Connection,
     keyring: KeyRing,
     target: tuple[str, int],
     values: dict[str, AttributeValue],
     now: float,
 ) -> list[tuple[object, ...]]:
-    """The attributes rows to upsert, each with its previous value: the stored one when the
-    value changes (as stored: a secure one stays encrypted), else the one kept before. The
-    stored rows are read in one query for the whole target."""
+    """The rows of secure values to upsert, each with its previous value: the stored one
+    (still encrypted) when the value changes, else the one kept before. Ciphertexts differ
+    at every sealing, so whether it changed is decided here, on the plaintext."""
+    names = list(values)
     stored = {
         row[0]: row[1:]
         for row in conn.execute(
             "SELECT name, type, value, previous_type, previous_value FROM attributes"
-            " WHERE target_type = ? AND target_id = ?",
-            target,
+            f" WHERE target_type = ? AND target_id = ? AND name IN ({', '.join('?' * len(names))})",
+            (*target, *names),
         )
     }
     rows: list[tuple[object, ...]] = []
