@@ -91,6 +91,7 @@ class DeviceRunner:
         self.failure_kinds: Counter[str] = Counter()
         self.scheduled_at: float | None = None
         self.last_lag_s: float = 0.0
+        self.first_poll_done = asyncio.Event()  # its first cycle ended, well or not
 
     # -- the loop ---------------------------------------------------------------------------
 
@@ -100,7 +101,9 @@ class DeviceRunner:
             if self.start_spread > 0:
                 await self._sleep(self.start_spread * self._first_interval_s())
             while True:
-                await self._sleep(await self._cycle())
+                delay_s = await self._cycle()
+                self.first_poll_done.set()
+                await self._sleep(delay_s)
         finally:
             if unfollow is not None:
                 unfollow()

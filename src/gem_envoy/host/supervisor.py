@@ -16,6 +16,7 @@ from gem_envoy.host.contract import (
     declared_secure_names,
 )
 from gem_envoy.host.events import EventHub
+from gem_envoy.host.long_lived import Freezer
 from gem_envoy.host.redact import LOG_SCRUBBER, stored_secrets
 from gem_envoy.host.runner import DeviceRunner
 from gem_envoy.host.secrets import declare_secure
@@ -64,6 +65,7 @@ class Supervisor:
         self._sinks: dict[int, StoreSink] = {}
         self._tasks: dict[int, asyncio.Task[None]] = {}
         self._start_spread = 0.0
+        self._freezer = Freezer()  # see long_lived: short pauses of the garbage collector
 
     async def start(self) -> None:
         """Reconcile each driver's command table, then start every enabled device."""
@@ -96,6 +98,7 @@ class Supervisor:
         self._start_spread = 0.0
 
     async def stop(self) -> None:
+        await self._freezer.close()
         for device_id in list(self._runners):
             await self._stop(device_id)
 
@@ -152,6 +155,7 @@ class Supervisor:
         self._runners[device.id] = runner
         if self.polling:
             self._tasks[device.id] = asyncio.create_task(runner.run(), name=f"device-{device.id}")
+            self._freezer.started(runner.first_poll_done)
 
     async def _stop(self, device_id: int) -> None:
         task = self._tasks.pop(device_id, None)
