@@ -11,11 +11,14 @@ the body cap, and what counts as a broken answer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 
 import httptools
 
 _NO_BODY_STATUSES = frozenset({204, 304})
+_SPACE_OR_BREAK = re.compile("[ \r\n]")
+_COLON_SPACE_OR_BREAK = re.compile("[: \r\n]")
 
 
 class MalformedAnswer(Exception):
@@ -31,20 +34,23 @@ def request_bytes(
 ) -> bytes:
     """The request's head and body, ready to write. A header value with a line break would
     start a header of its own (the token and cookie come from outside): refused, unquoted."""
-    if any(c in path for c in " \r\n"):
+    if _SPACE_OR_BREAK.search(path):
         raise ValueError("a request path holds a space or a line break")
     lines = [f"{method} {path} HTTP/1.1", f"Host: {authority}"]
     for name, value in headers.items():
-        shown = name.replace("\r", " ").replace("\n", " ")[:40]
-        if not name or any(c in name for c in ": \r\n"):
-            raise ValueError(f"{shown!r} is not a header name")
+        if not name or _COLON_SPACE_OR_BREAK.search(name):
+            raise ValueError(f"{_shown(name)!r} is not a header name")
         if "\r" in value or "\n" in value:
-            raise ValueError(f"the value of the request header {shown!r} holds a line break")
+            raise ValueError(f"the value of the request header {_shown(name)!r} holds a line break")
         lines.append(f"{name}: {value}")
     if body is not None:
         lines.append(f"Content-Length: {len(body)}")
     head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1")
     return head + body if body else head
+
+
+def _shown(name: str) -> str:
+    return name.replace("\r", " ").replace("\n", " ")[:40]
 
 
 class AnswerParser:

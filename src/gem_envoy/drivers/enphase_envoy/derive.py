@@ -6,6 +6,7 @@ the result (never zero, never None), so a caller can merge results without erasi
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -87,6 +88,7 @@ def _put(attrs: Attributes, name: str, value: float | None) -> None:
         attrs[name] = whole(value)
 
 
+@functools.lru_cache(maxsize=64)  # a report's time repeats until the next report
 def _iso(epoch_s: int | None) -> str | None:
     if epoch_s is None or epoch_s <= 0:
         return None
@@ -103,6 +105,12 @@ def _now_source(m: _Meters, v1: V1Production | None) -> tuple[float, int | None]
         if entry is not None and entry.w_now is not None:
             return entry.w_now, entry.reading_time
     return (v1.watts_now, None) if v1 is not None else None
+
+
+def v1_production_now(v1: V1Production) -> int:
+    """`production_now_w` from `/api/v1/production` alone, as `device_attributes` gives it
+    from readings holding nothing else."""
+    return whole(v1.watts_now)
 
 
 def _first(*values: float | None) -> float | None:

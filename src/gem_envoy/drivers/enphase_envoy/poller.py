@@ -51,6 +51,7 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     has_encharge,
     microinverters,
     unknown_serials,
+    v1_production_now,
     zones_attributes,
 )
 from gem_envoy.drivers.enphase_envoy.phases import phase_count
@@ -341,9 +342,8 @@ class GatewayPoller:
             return device
         if not self._inverter_paced():
             return device
-        now_w = device_attributes(Readings(v1=self.v1)).get("production_now_w")
         paced = {k: v for k, v in device.items() if k != "last_report_time"}
-        return paced if now_w is None else paced | {"production_now_w": now_w}
+        return paced | {"production_now_w": v1_production_now(self.v1)}
 
     async def _v1_if_needed(self, report: ProductionReport, now: float) -> V1Production | None:
         """`/api/v1/production`, only where no production CT gives today's energy, and at
