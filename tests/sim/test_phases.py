@@ -72,13 +72,19 @@ async def test_every_view_shows_the_same_phases(make_sim: MakeSim, phases: int, 
 
     assert {(m["phaseMode"], m["phaseCount"]) for m in seen["meters"]} == {(mode, phases)}
 
-    prod_reading, net_reading, load_reading = seen["readings"]
-    for reading, expected in ((prod_reading, pv_w), (net_reading, net_w), (load_reading, load_w)):
+    prod_reading, net_reading, load_reading, storage_reading = seen["readings"]
+    meters = seen["live"]["meters"]
+    storage_w = [meters["storage"][key] / 1000 for key in LIVE_PHASES[:phases]]
+    for reading, expected in (
+        (prod_reading, pv_w),
+        (net_reading, net_w),
+        (load_reading, load_w),
+        (storage_reading, storage_w),  # the battery's own CT: positive discharging
+    ):
         channels = [ch["activePower"] for ch in reading["channels"]]
         assert channels == expected
         assert round(sum(channels), 3) == reading["activePower"]
 
-    meters = seen["live"]["meters"]
     assert meters["phase_count"] == phases
     assert meters["is_split_phase"] == (1 if phases == 2 else 0)
     padded = [*pv_w, *[0.0] * (3 - phases)]

@@ -55,7 +55,7 @@ async def test_endpoints_agree_at_one_instant(make_sim: MakeSim) -> None:
     assert inv_entry["wNow"] > 2000 and eim["wNow"] > 2000  # noon
     assert eim["activeCount"] == total["activeCount"] == net["activeCount"] == 1
     assert total["wNow"] == pytest.approx(eim["wNow"] + net["wNow"], abs=0.01)
-    pv_meter, net_meter, load_meter = readings
+    pv_meter, net_meter, load_meter, storage_meter = readings
     assert pv_meter["activePower"] == eim["wNow"]
     assert pv_meter["actEnergyDlvd"] == eim["whLifetime"]
     assert net_meter["activePower"] == net["wNow"]
@@ -71,6 +71,20 @@ async def test_endpoints_agree_at_one_instant(make_sim: MakeSim) -> None:
     assert 235 < pv_meter["voltage"] < 245 and pv_meter["freq"] == 60.0
     battery_w = sum(d["real_power_mw"] for d in power["devices:"]) / 1000
     assert net["wNow"] == pytest.approx(plant["load_w"] - eim["wNow"] - battery_w, abs=2)
+    # The battery's own CT: its power as the batteries' (positive discharging), and what
+    # they discharged and charged as its delivered and received energy.
+    assert storage_meter["activePower"] == pytest.approx(battery_w, abs=0.01)
+    assert storage_meter["actEnergyDlvd"] > 0  # the night before noon was on the battery
+
+
+async def test_a_battery_site_without_a_storage_ct(make_sim: MakeSim) -> None:
+    _, http = await frozen(make_sim, battery=True, storage_ct=False)
+    async with http:
+        meters = await fetch(http, "/ivp/meters")
+        readings = await fetch(http, "/ivp/meters/readings")
+    kinds = [m["measurementType"] for m in meters]
+    assert kinds == ["production", "net-consumption", "total-consumption"]
+    assert len(readings) == 3
 
 
 async def test_production_json_details_adds_lines(make_sim: MakeSim) -> None:

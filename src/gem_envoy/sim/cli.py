@@ -41,6 +41,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add("--no-cts", dest="cts", action="store_false", help="no production/consumption CTs")
     add("--battery", action="store_true", help="add Encharge batteries")
     add("--battery-units", type=int, default=2, metavar="N", help="Encharge units (default 2)")
+    add(
+        "--no-storage-ct",
+        dest="storage_ct",
+        action="store_false",
+        help="with --battery: no CT on the battery's circuit (older sites have none)",
+    )
     add("--serial", default=DEFAULT_SERIAL, help=f"gateway serial (default {DEFAULT_SERIAL})")
     add("--firmware", default=DEFAULT_FIRMWARE, help=f"firmware (default {DEFAULT_FIRMWARE})")
     add("--speed", type=float, default=1.0, help="simulated seconds per real second")
@@ -177,6 +183,7 @@ def options_from_args(args: argparse.Namespace) -> SimOptions:
         cts=args.cts,
         battery=args.battery,
         battery_units=args.battery_units,
+        storage_ct=args.storage_ct,
         serial=args.serial,
         firmware=args.firmware,
         utc_offset_s=offset,

@@ -32,6 +32,9 @@ class SimOptions:
     cts: bool = True
     battery: bool = False
     battery_units: int = 2
+    storage_ct: bool = True
+    """With a battery and CTs: a CT on the battery's circuit too, as both captured metered
+    battery sites have (an IQ Combiner's third CT)."""
     serial: str = DEFAULT_SERIAL
     firmware: str = DEFAULT_FIRMWARE
     utc_offset_s: int | None = None
@@ -102,6 +105,7 @@ class SimOptions:
             cts=self.cts,
             battery=self.battery,
             battery_units=self.battery_units,
+            storage_ct=self.storage_ct,
             utc_offset_s=self.resolved_utc_offset_s(),
             weak_inverter=self.weak_inverter,
             production_at_least_wh=self.production_at_least_wh,

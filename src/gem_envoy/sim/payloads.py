@@ -25,10 +25,12 @@ from .plant import Plant, Snapshot
 PRODUCTION_EID = 704643328
 NET_EID = 704643584
 TOTAL_EID = 704643840
+STORAGE_EID = 704644096
 _CHANNEL_EIDS = {
     PRODUCTION_EID: (1778385169, 1778385170, 1778385171),
     NET_EID: (1778385425, 1778385426, 1778385427),
     TOTAL_EID: (1778385681, 1778385682, 1778385683),
+    STORAGE_EID: (1778385937, 1778385938, 1778385939),
 }
 _PV_PF = 0.99
 _LOAD_PF = 0.92
@@ -223,13 +225,19 @@ def inverters_json(plant: Plant, snap: Snapshot) -> list[Json]:
 
 
 def _ct_kinds(plant: Plant) -> tuple[tuple[int, str], ...]:
-    """The CTs: production and net; with a battery also one measuring the home's load.
-    Without a battery the home's load is production + net, as a gateway computes its
-    total-consumption from those two; with one it is not (the battery's flow is neither),
-    so the load that production.json's total-consumption reports needs a CT of its own for
-    the readings to agree with it."""
-    kinds = ((PRODUCTION_EID, "production"), (NET_EID, "net-consumption"))
-    return (*kinds, (TOTAL_EID, "total-consumption")) if plant.config.battery else kinds
+    """The CTs: production and net; with a battery also one measuring the home's load, and
+    (unless configured without) one on the battery's circuit. Without a battery the home's
+    load is production + net, as a gateway computes its total-consumption from those two;
+    with one it is not (the battery's flow is neither), so the load that production.json's
+    total-consumption reports needs a CT of its own for the readings to agree with it."""
+    kinds: tuple[tuple[int, str], ...] = (
+        (PRODUCTION_EID, "production"),
+        (NET_EID, "net-consumption"),
+    )
+    if not plant.config.battery:
+        return kinds
+    kinds = (*kinds, (TOTAL_EID, "total-consumption"))
+    return (*kinds, (STORAGE_EID, "storage")) if plant.config.storage_ct else kinds
 
 
 def meters_json(plant: Plant) -> list[Json]:
@@ -302,4 +310,10 @@ def meter_readings(plant: Plant, snap: Snapshot) -> list[Json]:
     if plant.config.battery:  # the load CT delivers all the home uses, receives nothing
         load = _meter(TOTAL_EID, snap.time, powers.load, c.consumption_wh, 0.0, _LOAD_PF, phases)
         readings.append(load)
+    if plant.config.battery and plant.config.storage_ct:
+        # Positive while the battery discharges (delivers through its CT), as the batteries'
+        # own real_power_mw; it delivers what they discharge, receives what they charge.
+        energy = (c.battery_discharged_wh, c.battery_charged_wh)
+        storage = _meter(STORAGE_EID, snap.time, powers.storage, *energy, _PV_PF, phases)
+        readings.append(storage)
     return readings

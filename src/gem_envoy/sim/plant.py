@@ -39,6 +39,8 @@ class PlantConfig:
     cts: bool = True
     battery: bool = False
     battery_units: int = 2
+    storage_ct: bool = True
+    """With a battery: whether a CT measures its circuit (see `payloads.meters_json`)."""
     unit_capacity_wh: float = 5000.0
     unit_max_power_w: float = 3840.0
     reserve_soc_percent: float = 20.0
@@ -100,6 +102,8 @@ class Counters:
     consumption_wh: float
     import_wh: float
     export_wh: float
+    battery_discharged_wh: float = 0.0  # what the storage CT counts (see payloads)
+    battery_charged_wh: float = 0.0
     production_today_wh: float = 0.0
     consumption_today_wh: float = 0.0
     production_days: deque[float] = field(default_factory=lambda: deque(maxlen=7))
@@ -319,6 +323,8 @@ class Plant:
         c.consumption_today_wh += load * hours
         c.import_wh += max(0.0, grid) * hours
         c.export_wh += max(0.0, -grid) * hours
+        c.battery_discharged_wh += max(0.0, battery) * hours
+        c.battery_charged_wh += max(0.0, -battery) * hours
 
     def _move_battery(self, powers: list[float], hours: float) -> float:
         """Apply per-unit powers for ``hours`` within SOC bounds; the total power achieved."""
