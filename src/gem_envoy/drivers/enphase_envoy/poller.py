@@ -35,6 +35,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import TypeVar
 
+from gem_envoy.drivers.enphase_envoy.battery_ct import (
+    BATTERY_POWER_EVERY_S,
+    BatteryCt,
+    batteries_watts,
+    battery_attributes,
+    storage_ct_watts,
+)
 from gem_envoy.drivers.enphase_envoy.counter_advance import host_day
 from gem_envoy.drivers.enphase_envoy.ct_readings import (
     ct_readings,
@@ -59,6 +66,7 @@ from gem_envoy.drivers.enphase_envoy.storage import StorageControl
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.envoy.errors import AuthRejected, BadResponse, NotFound, NotPermitted
 from gem_envoy.envoy.models import (
+    BatteryPower,
     EnsembleInventory,
     GatewayInfo,
     Inverter,
@@ -99,6 +107,7 @@ class Schedule:
     battery_totals_every_s: float = BATTERY_TOTALS_EVERY_S
     energy_while_live_every_s: float = ENERGY_WHILE_LIVE_EVERY_S
     ct_energy_every_s: float = CT_ENERGY_EVERY_S
+    battery_power_every_s: float = BATTERY_POWER_EVERY_S
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +181,8 @@ class GatewayPoller:
         self._zones_wait = False  # the inverter list waits a cycle (see _inverter_paced_readings)
         self.today = today  # the gateway's local day: when its today counters start again
         self._cts = CtStandIn()
+        self._battery_ct = BatteryCt()
+        self._battery_ct_w: float | None = None  # this cycle's, where it stands in
 
     @property
     def wants_zones(self) -> bool:
@@ -186,6 +197,7 @@ class GatewayPoller:
         self.inventory = self.secctrl = self.v1 = self.production = None
         self.meters = self.meter_readings = None
         self._cts = CtStandIn()
+        self._battery_ct = BatteryCt()
         self.storage.forget()
 
     async def connect(self) -> GatewayInfo:
@@ -213,6 +225,8 @@ class GatewayPoller:
         readings = replace(readings, meters=self.meters, meter_readings=self.meter_readings)
         zones = await self._zones_if_due(now)
         device = self._power_between_reports(device_attributes(readings))
+        if self._battery_ct_w is not None:
+            device |= battery_attributes(self._battery_ct_w)
         device = self._with_ct_readings(device)
         device = device | self.storage.attributes() | self._serials()
         device = {name: value for name, value in device.items() if name not in self.live}
@@ -364,14 +378,33 @@ class GatewayPoller:
     async def _battery_readings(self, readings: Readings) -> Readings:
         if not has_encharge(self.inventory):
             return replace(readings, inventory=self.inventory)
-        power = None
+        self._battery_ct_w = power = None
         if "battery_now_w" not in self.live:
-            power = await self._optional("ensemble_power", self.client.ensemble_power)
+            power = await self._battery_power()
         secctrl = await self._secctrl_if_due()
         if secctrl is None:  # state of charge then comes from the per-unit inventory
             await self._read_inventory()
         await self._tariff_if_due()
         return replace(readings, inventory=self.inventory, battery_power=power, secctrl=secctrl)
+
+    async def _battery_power(self) -> tuple[BatteryPower, ...] | None:
+        """The batteries' own power (`/ivp/ensemble/power`), every cycle; every
+        `battery_power_every_s` while the storage CT's reading of this cycle stands in for
+        it in between (see `battery_ct`: the CT's watts are then kept for the cycle)."""
+        now = self._clock()
+        ct_w = None
+        if self._cts.fresh_readings:
+            ct_w = storage_ct_watts(self.meters, self.meter_readings)
+        every_s = self.schedule.battery_power_every_s
+        if self._battery_ct.stands_in(ct_w) and not self._due.due("battery_power", every_s, now):
+            self._battery_ct_w = ct_w
+            return None
+        power = await self._optional("ensemble_power", self.client.ensemble_power)
+        if power is not None:
+            # Due again a second early: at a polling interval of this period, every cycle.
+            self._due.mark("battery_power", now, early_s=1.0)
+            self._battery_ct.compare(batteries_watts(power), ct_w)
+        return power
 
     async def _secctrl_if_due(self) -> SecCtrl | None:
         """State of charge and stored energy move by a fraction of a percent a minute: read
