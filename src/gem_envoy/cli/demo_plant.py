@@ -63,6 +63,9 @@ async def plan_plant(store: Store, device_name: str, now: float) -> DemoPlan:
         # One Encharge unit: with two, the plant's sunny days carry every night and the
         # energy page would show no import at all.
         battery_units=1,
+        # No CT on the battery's circuit: the demo's history has no battery energy counters
+        # to carry on from (the grid's it has, see grid_import_from_wh).
+        storage_ct=False,
         utc_offset_s=day.utc_offset_s,
         production_at_least_wh=stored.get("production_lifetime_wh", 0.0),
         consumption_at_least_wh=stored.get("consumption_lifetime_wh", 0.0),
