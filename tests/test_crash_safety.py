@@ -174,6 +174,7 @@ ROLLUP_KILLS = 10 if FULL else 2
 ROLLUP_DAYS = 40 if FULL else 8
 ROLLUP_START = 1_767_225_600.0  # 2026-01-01 00:00 UTC
 ROLLUP_NOW = ROLLUP_START + (ROLLUP_DAYS + 1) * 86400
+ROLLUP_PAUSE_S = 0.04  # before each batch of a pass (see tests.rollup_worker)
 
 
 async def fill_history(db: Path) -> int:
@@ -253,31 +254,32 @@ def check_rollups(db: Path) -> int:
         conn.close()
 
 
-def run_rollup_worker(db: Path, kill_after_s: float | None) -> tuple[bool, float]:
-    """One pass in a process of its own, SIGKILLed `kill_after_s` into it (None: let it
-    finish). Returns whether it finished, and the seconds from the pass's start to its end
-    or its kill."""
+def run_rollup_worker(db: Path, kill_after_s: float | None) -> bool:
+    """One pass in a process of its own, each of its batches after ROLLUP_PAUSE_S (see
+    `tests.rollup_worker`), SIGKILLed `kill_after_s` into it (None: let it finish).
+    Returns whether it finished."""
     root = Path(__file__).resolve().parent.parent
     process = subprocess.Popen(
-        [sys.executable, "-m", "tests.rollup_worker", str(db), str(ROLLUP_NOW)],
+        [
+            sys.executable, "-m", "tests.rollup_worker",
+            str(db), str(ROLLUP_NOW), str(ROLLUP_PAUSE_S),
+        ],
         stdout=subprocess.PIPE,
         text=True,
         cwd=root,
-    )
+    )  # fmt: skip
     assert process.stdout is not None
     try:
         assert process.stdout.readline().strip() == "rolling"
-        started = time.monotonic()
         if kill_after_s is not None:
             time.sleep(kill_after_s)
             process.send_signal(signal.SIGKILL)
         process.wait(timeout=60)
-        took_s = time.monotonic() - started
     finally:
         if process.poll() is None:
             process.kill()
             process.wait()
-    return process.stdout.read().strip() == "done", took_s
+    return process.stdout.read().strip() == "done"
 
 
 def test_sigkill_during_rollup_passes_counts_no_bucket_twice(tmp_path: Path) -> None:
@@ -285,21 +287,19 @@ def test_sigkill_during_rollup_passes_counts_no_bucket_twice(tmp_path: Path) -> 
     db.parent.mkdir()
     assert asyncio.run(fill_history(db)) == 3 * ROLLUP_DAYS * 2880
     shutil.copytree(db.parent, reference.parent)  # closed: the WAL is in the file
-    # The kills land within the first half of a whole pass as long as this machine takes
-    # for one (a fixed delay was after the end of it on a fast machine).
-    finished, pass_s = run_rollup_worker(reference, None)
-    assert finished
     rng = random.Random(20261201)
     buckets, landed = 0, 0
     for _ in range(ROLLUP_KILLS):
-        killed, _ = run_rollup_worker(db, rng.uniform(0.05, 0.5) * pass_s)
+        # A pass has 15 batches or more, each after ROLLUP_PAUSE_S: it lasts at least 0.6 s.
+        killed = run_rollup_worker(db, rng.uniform(0.1, 0.4))
         assert not killed, "killed after the pass"
         now = check_rollups(db)
         assert now >= buckets
         landed += now > buckets
         buckets = now
-    assert run_rollup_worker(db, None)[0]
+    assert run_rollup_worker(db, None)
     check_rollups(db)
+    assert run_rollup_worker(reference, None)
     assert rollup_rows(db) == rollup_rows(reference)  # as if never interrupted
     assert landed >= 1  # kills did land between the first and the last batch
     print(
