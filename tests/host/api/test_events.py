@@ -130,3 +130,35 @@ async def test_an_open_stream_watches_every_device_until_the_grace_ends(host: Ho
     assert driver.watched == [False, True]  # a page reloading within the grace: still watched
     await eventually(lambda: not driver.watched[-1], 5, "idle after the grace period")
     assert driver.watched == [False, True, False]
+
+
+async def test_a_stream_for_one_device_gets_and_watches_only_it(host: Host) -> None:
+    mine, other = await host.add_device("mine"), await host.add_device("other")
+    zone = await host.store.add_zone(mine["id"], "roof")
+    watchers = host.context.supervisor.watchers
+    watchers.grace_s = 0.3
+    url = f"/api/events?device={mine['id']}"
+    async with host.user.stream("GET", url) as stream:
+        lines = stream.aiter_lines()
+        assert await anext(lines) == ": connected"
+        assert host.driver_of(mine["id"]).watched[-1] is True
+        assert host.driver_of(other["id"]).watched[-1] is False  # nobody looks at it
+        await host.driver_of(other["id"]).sink.device_attributes({"power": 1})
+        await host.driver_of(mine["id"]).sink.zone_attributes(zone.id, {"power": 2})
+        await host.driver_of(mine["id"]).sink.device_attributes({"power": 3})
+        first, second = await events(lines, 2)
+    assert (first["target_type"], first["target_id"], first["values"]) == (
+        "zone",
+        zone.id,
+        {"power": 2},
+    )
+    assert (second["target_type"], second["target_id"]) == ("device", mine["id"])
+
+
+async def test_a_stream_for_an_unknown_device_is_refused(host: Host) -> None:
+    await host.add_device("meter")
+    missing = await host.user.get("/api/events?device=999999")
+    assert missing.status_code == 404
+    assert "999999" in missing.json()["error"]
+    garbled = await host.user.get("/api/events?device=meter")
+    assert garbled.status_code == 422
