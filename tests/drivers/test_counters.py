@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, date, datetime
 
+from gem_envoy.drivers.enphase_envoy.counter_advance import zone_day_of
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes
+from gem_envoy.drivers.enphase_envoy.driver import EnphaseEnvoyDriver
+from gem_envoy.host.contract import DeviceConfig
+from tests.fakes import RecordingSink
 
 NOON = datetime(2026, 6, 1, 12, 0).timestamp()
 NEXT_MORNING = datetime(2026, 6, 2, 0, 5).timestamp()
@@ -75,3 +79,23 @@ def test_impossible_ct_energy_is_refused_and_a_stored_one_seeds_the_guard() -> N
     refused = guard.apply({"grid_import_lifetime_wh": -5, "battery_charged_lifetime_wh": 9e18})
     assert refused == {}
     assert guard.apply({"grid_export_lifetime_wh": 600_000}) == {"grid_export_lifetime_wh": 700_000}
+
+
+def test_today_falls_at_the_gateways_midnight_not_the_hosts() -> None:
+    # A plant ten hours ahead of UTC: its day starts at 14:00 UTC.
+    before = datetime(2026, 6, 1, 13, 55, tzinfo=UTC).timestamp()
+    after = datetime(2026, 6, 1, 14, 5, tzinfo=UTC).timestamp()
+    now = [before]
+    guard = CounterGuard(clock=lambda: now[0], day_of=zone_day_of("Australia/Brisbane"))
+    guard.apply({"consumption_today_wh": 18_000})
+    now[0] = after
+    assert guard.apply({"consumption_today_wh": 40})["consumption_today_wh"] == 40
+    # and within one gateway day a drop is still held
+    assert guard.apply({"consumption_today_wh": 10})["consumption_today_wh"] == 40
+
+
+def test_the_driver_keeps_today_by_the_plants_time_zone() -> None:
+    attributes = {"ip": "127.0.0.1", "token": "x", "time_zone": "Asia/Tokyo"}
+    driver = EnphaseEnvoyDriver(DeviceConfig(1, "envoy", attributes), RecordingSink())
+    moment = datetime(2026, 6, 1, 16, 5, tzinfo=UTC).timestamp()  # 01:05 on June 2 in Tokyo
+    assert driver._counters.day_of(moment) == date(2026, 6, 2)

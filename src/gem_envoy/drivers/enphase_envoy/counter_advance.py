@@ -84,10 +84,23 @@ def host_day() -> date:
 
 def zone_day(zone: str | None) -> Callable[[], date]:
     """Today in the gateway's zone (an IANA name); the host's where none is set or known."""
-    if not zone:
-        return host_day
-    try:
-        where = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
+    where = _zone(zone)
+    if where is None:
         return host_day
     return lambda: datetime.now(where).date()
+
+
+def zone_day_of(zone: str | None) -> Callable[[float], date]:
+    """The day of a moment (epoch seconds) in the gateway's zone; the host's where none
+    is set or known."""
+    where = _zone(zone)
+    return lambda moment: datetime.fromtimestamp(moment, where).date()
+
+
+def _zone(zone: str | None) -> ZoneInfo | None:
+    if not zone:
+        return None
+    try:
+        return ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None

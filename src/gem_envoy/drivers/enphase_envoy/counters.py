@@ -48,6 +48,9 @@ class CounterGuard:
     monotonic."""
 
     clock: Callable[[], float] = time.time
+    # The day of a moment where the gateway's today counters start again: its `time_zone`'s
+    # (set by the driver), else this host's.
+    day_of: Callable[[float], date] = field(default=lambda moment: _local_day(moment))
     _reported: dict[str, _Reading] = field(default_factory=dict)
     _suspect: dict[str, _Reading] = field(default_factory=dict)
     _day: dict[str, date] = field(default_factory=dict)
@@ -77,7 +80,7 @@ class CounterGuard:
             kept = self._checked(name, value, now)
             if kept is None:
                 self._reported[name] = _Reading(value, now)
-                self._day[name] = _local_day(now)
+                self._day[name] = self.day_of(now)
                 self._suspect.pop(name, None)
             else:
                 held[name] = kept
@@ -105,7 +108,7 @@ class CounterGuard:
         last = self._reported.get(name)
         if last is None:
             return None
-        new_day = name in TODAY and self._day.get(name) != _local_day(now)
+        new_day = name in TODAY and self._day.get(name) != self.day_of(now)
         if new_day:
             return None
         if value < last.value:

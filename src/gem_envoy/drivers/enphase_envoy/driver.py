@@ -12,7 +12,7 @@ from pathlib import Path
 from gem_envoy.drivers.enphase_envoy import commands as table
 from gem_envoy.drivers.enphase_envoy import storage
 from gem_envoy.drivers.enphase_envoy.attributes import RUNTIME, TELEMETRY, ZONE
-from gem_envoy.drivers.enphase_envoy.counter_advance import zone_day
+from gem_envoy.drivers.enphase_envoy.counter_advance import zone_day, zone_day_of
 from gem_envoy.drivers.enphase_envoy.counters import CounterGuard
 from gem_envoy.drivers.enphase_envoy.derive import Attributes, not_listed, token_attributes
 from gem_envoy.drivers.enphase_envoy.identity import IdentityGuard, IdentityRefused
@@ -96,7 +96,7 @@ class EnphaseEnvoyDriver(Driver):
         # longer has is reported absent, not left showing a stale value.
         self._shown = frozenset(n for n in TELEMETRY if n in config.attributes)
         self._zones_shown: dict[int, frozenset[str]] = {}
-        self._counters = CounterGuard()
+        self._counters = CounterGuard(day_of=zone_day_of(self._time_zone()))
         self._counters.seed(config.attributes)
         # The power flow between polls (live_feed.py); made with the client, started after
         # the first poll tells what the gateway offers, when the `live` setting allows, and
@@ -444,13 +444,17 @@ class EnphaseEnvoyDriver(Driver):
             self._live.want(self._live_wanted())
         self._poller.set_zones(self._zone_addresses())
         self._poller.today = self._gateway_day()
+        self._counters.day_of = zone_day_of(self._time_zone())
         return True
 
     def _gateway_day(self) -> Callable[[], date]:
         """The day in the plant's `time_zone` (the host's without one): where the gateway's
         today counters start again."""
+        return zone_day(self._time_zone())
+
+    def _time_zone(self) -> str | None:
         zone = self.config.attributes.get("time_zone")
-        return zone_day(zone if isinstance(zone, str) else None)
+        return zone if isinstance(zone, str) else None
 
     # -- commands -------------------------------------------------------------------------
 
