@@ -79,16 +79,26 @@ def plant(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Plant]:
         yield Plant(url, loop, sink, device_id, host.supervisor.watchers)
 
 
-def _paused_device(url: str) -> int:
+def _admin_headers(api: httpx.Client) -> dict[str, str]:
+    login = api.post("/api/token", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+    login.raise_for_status()
+    return {"Authorization": f"Bearer {login.json()['token']}"}
+
+
+def _delete_device(url: str, device_id: int) -> None:
+    with httpx.Client(base_url=url, timeout=10) as api:
+        gone = api.delete(f"/api/data/devices/{device_id}", headers=_admin_headers(api))
+        assert gone.status_code in (200, 204), gone.text
+
+
+def _paused_device(url: str, name: str = "envoy") -> int:
     """The device the overview shows, disabled so that no driver reports over the tests'."""
     with httpx.Client(base_url=url, timeout=10) as api:
-        login = api.post("/api/token", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
-        login.raise_for_status()
         answer = api.post(
             "/api/data/devices",
-            headers={"Authorization": f"Bearer {login.json()['token']}"},
+            headers=_admin_headers(api),
             json={
-                "name": "envoy",
+                "name": name,
                 "driver": "enphase_envoy",
                 "label": "Home solar",
                 "enabled": False,
@@ -230,3 +240,17 @@ def test_a_hidden_tab_stops_watching_and_reads_again_when_shown(plant: Plant, pa
     # The fresh read may land before the reopened event stream reaches the host.
     page.locator("#live[data-state=open]").wait_for()
     _until(lambda: plant.watchers.watched(plant.device_id), "watched again once shown")
+
+
+def test_a_device_page_watches_only_its_device_and_the_list_all(plant: Plant, page: Page) -> None:
+    other = _paused_device(plant.url, "other")
+    try:
+        sign_in(page, plant, ADMIN_USER, ADMIN_PASSWORD)  # lands on the first device's page
+        page.locator("#live[data-state=open]").wait_for()
+        _until(lambda: plant.watchers.watched(plant.device_id), "the shown device is watched")
+        assert not plant.watchers.watched(other)  # its gateway's live source stays off
+        page.goto(f"{plant.url}/#/home")  # the landing page lists every device
+        _until(lambda: plant.watchers.watched(other), "every device watched from the list")
+        assert plant.watchers.watched(plant.device_id)
+    finally:
+        _delete_device(plant.url, other)

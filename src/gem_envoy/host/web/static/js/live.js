@@ -6,6 +6,8 @@
 // live source run it only then. A page in a background tab watches nothing: its stream is
 // closed while the tab is hidden (the host keeps devices live for a minute, so a glance at
 // another tab changes nothing) and opened again, with a fresh read, when it is shown.
+// A view of one device (a driver's page) asks for that device alone (`?device=`), so that a
+// host with many gateways runs the live source of the one looked at, not of all of them.
 
 import { api, currentToken } from "./api.js";
 import { merge, reloadAll } from "./state.js";
@@ -15,6 +17,7 @@ let source = null;
 let retryTimer = null;
 let everOpened = false;
 let wanted = false; // between openLive() and closeLive(), whether the tab is shown or not
+let following = null; // the ids of the devices the stream asks for; null: every device
 
 function indicate(state) {
   const el = document.getElementById("live");
@@ -28,13 +31,27 @@ export function openLive() {
   connect();
 }
 
+// The devices the shown view needs live (an array of ids), or null for every device; the
+// stream is opened again only when that changes.
+export function followDevices(ids) {
+  const next = ids ? [...ids].sort((a, b) => a - b) : null;
+  if (String(next) === String(following) && (next === null) === (following === null)) return;
+  following = next;
+  if (wanted) connect();
+}
+
+function streamUrl(token) {
+  const devices = (following || []).map((id) => `&device=${encodeURIComponent(id)}`).join("");
+  return `/api/events?access_token=${encodeURIComponent(token)}${devices}`;
+}
+
 function connect() {
   disconnect();
   if (!wanted || document.hidden) return;
   const token = currentToken();
   if (!token) return;
   indicate("connecting");
-  source = new EventSource(`/api/events?access_token=${encodeURIComponent(token)}`);
+  source = new EventSource(streamUrl(token));
   source.addEventListener("open", () => {
     indicate("open");
     // Changes made while we were away were not pushed to us: read them once.
@@ -72,6 +89,7 @@ export function closeLive() {
   wanted = false;
   disconnect();
   everOpened = false;
+  following = null;
 }
 
 function disconnect() {

@@ -8,7 +8,7 @@ import { resume, signIn, signOut } from "./auth.js";
 import { h, fill } from "./dom.js";
 import { forgetDrivers } from "./drivers.js";
 import { ago } from "./format.js";
-import { closeLive, openLive } from "./live.js";
+import { closeLive, followDevices, openLive } from "./live.js";
 import { driverPages, pageModule } from "./pages.js";
 import { clear as clearCache } from "./state.js";
 import * as home from "./home.js";
@@ -133,10 +133,14 @@ async function route() {
     return;
   }
   const page = pages.find((p) => p.route === name);
+  const context = page ? pageContext(page, params) : { ...ctx, params };
+  // A driver's page shows one device: only it needs to be live. The host's own views list
+  // every device.
+  followDevices(page && context.device ? [context.device.id] : null);
   try {
     const view = page ? await pageModule(page) : OWN_ROUTES[name];
     if (ask !== routing || !running) return; // another route was asked for meanwhile
-    unmount = view.mount(main, page ? pageContext(page, params) : { ...ctx, params }) || null;
+    unmount = view.mount(main, context) || null;
   } catch (err) {
     if (ask !== routing) return;
     console.error(err);
@@ -197,8 +201,8 @@ async function start(session) {
     return;
   }
   running = true;
+  route(); // first: it tells the live stream which devices the first view needs
   openLive();
-  route();
   showNotice();
 }
 
