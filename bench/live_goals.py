@@ -9,7 +9,8 @@ from bench.targets import Verdict
 STREAM_P99_LIMIT_S = 1.5
 STORE_TOLERANCE = 0.05
 THEIRS = "pyenphase_60s"
-LOAD_FIGURES = ("requests", "bytes", "weighted")
+# Each load figure and the words a verdict calls it by.
+LOAD_FIGURES = {"requests": "requests", "bytes": "bytes", "busy_s": "busy seconds"}
 
 
 def _freshness(live: dict[str, Any]) -> Verdict:
@@ -27,8 +28,8 @@ def _against_pyenphase(figures: dict[str, Any], sides: dict[str, str], unit: str
     verdicts = []
     for side, words in sides.items():
         ours = figures.get(side)
-        for figure in LOAD_FIGURES:
-            target = f"{words}: gateway {figure}/{unit} <= pyenphase at 60 s"
+        for figure, name in LOAD_FIGURES.items():
+            target = f"{words}: gateway {name}/{unit} <= pyenphase at 60 s"
             if ours is None or not theirs or not theirs.get(figure):
                 verdicts.append(Verdict(target, "not measured", None, ""))
                 continue

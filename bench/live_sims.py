@@ -4,6 +4,8 @@ Every gateway has CTs, 12 microinverters, no battery, the default split phase, a
 freshness probe on (`clock_power`: total production = 10 W x (simulated epoch seconds mod
 1000)). Their clocks start at this machine's wall time and run at real pace, so a value's
 sample time is read from the value itself against `time.time()` in any process here.
+Every gateway answers under the field latency profile (one request at a time, each after a
+service time drawn per endpoint, counted as busy time), at `--latency-scale` of real pace.
 
 Writes the gateways (side, port, token of the side's role) to a file only its owner can read,
 says "ready", then answers "reset" (every gateway's counters zeroed, with the wall time of
@@ -32,7 +34,9 @@ IDLE_TIMEOUT_S = 900.0  # longer than any run: polling gaps must not cost new ha
 SERIAL_BASE = 122_500_000_000
 
 
-async def start_all(sides: list[tuple[str, str]]) -> dict[str, SimServer]:
+async def start_all(
+    sides: list[tuple[str, str]], latency_scale: float, latency_seed: int
+) -> dict[str, SimServer]:
     issuer = TokenIssuer()
     context = make_server_context()
     servers = {}
@@ -47,6 +51,9 @@ async def start_all(sides: list[tuple[str, str]]) -> dict[str, SimServer]:
             issuer=issuer,
             ssl_context=context,
             clock_power=True,  # start_time None: the simulated clock is this machine's
+            latency_profile="field",
+            latency_scale=latency_scale,
+            latency_seed=latency_seed * 100 + index,
         )
         servers[side] = await start_simulator(options)
     return servers
@@ -71,7 +78,7 @@ def parse_sides(text: str) -> list[tuple[str, str]]:
 
 async def main(args: argparse.Namespace) -> None:
     sides = parse_sides(args.sides)
-    servers = await start_all(sides)
+    servers = await start_all(sides, args.latency_scale, args.latency_seed)
     try:
         fd = os.open(args.out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as file:
@@ -97,6 +104,8 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--sides", required=True, help="side:role,... (role owner|installer)")
     parser.add_argument("--out", type=Path, required=True)
     parser.add_argument("--max-life-s", type=float, default=900.0, help="exit if not told")
+    parser.add_argument("--latency-scale", type=float, default=1.0, help="field profile pace")
+    parser.add_argument("--latency-seed", type=int, default=0, help="the draws' seed")
     return parser.parse_args()
 
 

@@ -91,19 +91,21 @@ def _load(live: dict[str, Any]) -> list[str]:
     last = live["runs"][-1]["gateway_per_hour"]
     lines = [
         "Gateway load per hour (simulator counters over the window, scaled to an hour; "
-        "weighted: `/production.json` counts 5, any other request 1):",
+        "busy s: the gateway's busy seconds, the requests at the field profile's mean "
+        "service times, with the simulator's own draws beside them for the last run):",
         "",
-        "| side | requests/h | KB/h | weighted/h | weighted/h of each run "
+        "| side | requests/h | KB/h | busy s/h | busy s/h of each run | drawn busy s/h "
         "| requests in the window (last run) |",
-        "|---|--:|--:|--:|---|---|",
+        "|---|--:|--:|--:|---|--:|---|",
     ]
     for side, figures in per.items():
         paths = ", ".join(f"`{p}` {n}" for p, n in last[side]["window_requests_by_path"].items())
         lines.append(
             f"| {_label(side, live)} | {_n(figures['requests']['median'], 0)} "
             f"| {_n(figures['bytes']['median'] / 1024, 0)} "
-            f"| {_n(figures['weighted']['median'], 0)} "
-            f"| {_runs(figures['weighted']['runs'], 0)} | {paths or 'none'} |"
+            f"| {_n(figures['busy_s']['median'], 0)} "
+            f"| {_runs(figures['busy_s']['runs'], 0)} "
+            f"| {_n(last[side]['busy_s_drawn'], 0)} | {paths or 'none'} |"
         )
     return [*lines, ""]
 
@@ -118,7 +120,7 @@ def _day(live: dict[str, Any]) -> list[str]:
         f"rate for {hours:g} h, its unwatched side's for {24 - hours:g} h (medians per hour "
         "above); pyenphase's rate for 24 h:",
         "",
-        "| side | requests/day | KB/day | weighted/day |",
+        "| side | requests/day | KB/day | busy s/day |",
         "|---|--:|--:|--:|",
     ]
     words = {
@@ -128,7 +130,7 @@ def _day(live: dict[str, Any]) -> list[str]:
     for side, figures in day.items():
         lines.append(
             f"| {words.get(side) or _label(side, live)} | {_n(figures['requests'], 0)} "
-            f"| {_n(figures['bytes'] / 1024, 0)} | {_n(figures['weighted'], 0)} |"
+            f"| {_n(figures['bytes'] / 1024, 0)} | {_n(figures['busy_s'], 0)} |"
         )
     return [*lines, ""]
 
