@@ -31,7 +31,10 @@ SHORT = ("stream-stall",)
 # polling interval can leave that one interval without a point while it is being noticed.
 POLL_S = 10.0
 FAULT_S = 10.0
-WATCH_S = 15.0
+# A window's point is written once a sample of the next window arrives, so the watch runs
+# until the window after the one holding the fault's end has surely begun: the fault, one
+# window, and the fallback's 2 s pace with room to spare on a busy machine.
+WATCH_S = FAULT_S + POLL_S + 5.0
 LONGEST_PAUSE_S = 10.0
 
 
@@ -64,7 +67,10 @@ async def test_live_survives_a_stream_fault(tmp_path: Path, kind: str) -> None:
         started = time.time()
         await sim.set_fault(Fault(kind, duration_s=FAULT_S))
         seen = await published(host.events, device.id, "production_now_w", WATCH_S)
-        points = await host.store.history("device", device.id, "production_now_w", started)
+        # From one window back: the window the fault began in is stamped with its last
+        # sample, which the stall can leave before `started`.
+        since = started - POLL_S
+        points = await host.store.history("device", device.id, "production_now_w", since)
     finally:
         await host.close()
         await sim.close()
@@ -75,7 +81,8 @@ async def test_live_survives_a_stream_fault(tmp_path: Path, kind: str) -> None:
     ages = [age_s(watts, at) for at, watts in seen]
     assert all(-0.5 <= age <= POLL_S + 1 for age in ages), f"{kind}: ages {min(ages)}..{max(ages)}"
     windows = {math.floor(ts / POLL_S) for ts, _ in points}
-    first, last = math.floor(started / POLL_S) + 1, math.floor(points[-1][0] / POLL_S)
-    missing = [w for w in range(first, last) if w not in windows]
+    first, fault_ends = math.floor(started / POLL_S), math.floor((started + FAULT_S) / POLL_S)
+    assert max(windows, default=first - 1) >= fault_ends, f"{kind}: history stopped at the fault"
+    missing = [w for w in range(first, max(windows) + 1) if w not in windows]
     assert not missing, f"{kind}: history has no point in {len(missing)} polling interval(s)"
     assert sim.stats.max_streams_open == 1
