@@ -86,6 +86,16 @@ def real_body(folder: str, name: str) -> bytes | None:
     return path.read_bytes()
 
 
+def captured_body(folder: str, name: str) -> bytes:
+    """The captured body of `folder`/`name` as `real_body` finds it; skips the calling test,
+    saying which, when the captures or that file are not there."""
+    require_captures()
+    body = real_body(folder, name)
+    if body is None:
+        pytest.skip(f"capture {folder}/{name} not present (or not served with 200)")
+    return body
+
+
 def _json_file(folder: str, name: str) -> object:
     body = real_body(folder, name)
     try:

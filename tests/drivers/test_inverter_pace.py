@@ -11,7 +11,7 @@ from typing import Any
 from gem_envoy.drivers.enphase_envoy.poller import CycleResult, GatewayPoller
 from gem_envoy.envoy.client import EnvoyClient
 from gem_envoy.sim.capture_transport import CaptureTransport
-from tests.captures import capture_transport, real_body
+from tests.captures import capture_transport, captured_body
 
 NO_CTS = "7.6.114_without_cts"
 CTS_AND_BATTERY = "8.1.41"
@@ -43,9 +43,7 @@ async def _cycles(
 
 def _body(name: str) -> Any:
     """The captured JSON of endpoint file `name`."""
-    body = real_body(NO_CTS, name)
-    assert body is not None
-    return json.loads(body)
+    return json.loads(captured_body(NO_CTS, name))
 
 
 async def test_one_request_a_cycle_after_the_first() -> None:

@@ -33,7 +33,13 @@ from gem_envoy.envoy.models import (
     StorageSettings,
     V1Production,
 )
-from tests.captures import capture_folders, firmware_major, real_body, require_captures
+from tests.captures import (
+    capture_folders,
+    captured_body,
+    firmware_major,
+    real_body,
+    require_captures,
+)
 
 # ---------------------------------------------------------------------------------------------
 # The parsers, each with a small realistic body (shaped like the captures) to break.
@@ -531,12 +537,7 @@ def test_real_capture_cut_in_half_is_refused(folder: str, name: str) -> None:
     assert_refused(name, body[: len(body) // 2])
 
 
-def _capture(folder: str, name: str) -> bytes:
-    require_captures()
-    body = real_body(folder, name)
-    if body is None:
-        pytest.skip(f"capture {folder}/{name} not present")
-    return body
+_capture = captured_body
 
 
 def test_capture_eim_entry_matches_raw_json() -> None:

@@ -14,15 +14,14 @@ from gem_envoy.envoy.client import EnvoyClient, tariff_body
 from gem_envoy.envoy.errors import AuthRejected, BadResponse, WriteRefused
 from gem_envoy.envoy.transport_protocol import Response
 from gem_envoy.sim.capture_transport import CaptureTransport
-from tests.captures import capture_transport, real_body
+from tests.captures import capture_transport, captured_body
 
 SPLIT = "8.2.127_with_3cts_and_battery_split"
 OLD = "5.0.62"  # a tariff without storage settings
 
 
 def test_the_tariff_is_kept_whole_and_its_settings_read() -> None:
-    body = real_body(SPLIT, "admin_lib_tariff")
-    assert body is not None
+    body = captured_body(SPLIT, "admin_lib_tariff")
     tariff = parse.parse_tariff(body)
     raw = json.loads(body)
     assert tariff.document == raw["tariff"]
@@ -36,8 +35,7 @@ def test_the_tariff_is_kept_whole_and_its_settings_read() -> None:
 
 
 def test_a_tariff_without_storage_settings_and_a_null_mode_are_read() -> None:
-    body = real_body(OLD, "admin_lib_tariff")
-    assert body is not None
+    body = captured_body(OLD, "admin_lib_tariff")
     assert parse.parse_tariff(body).storage is None
     null_mode = parse.parse_tariff(b'{"tariff": {"storage_settings": {"mode": null}}}')
     assert null_mode.storage is not None and null_mode.storage.mode is None
