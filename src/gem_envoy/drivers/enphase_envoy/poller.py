@@ -24,24 +24,25 @@ reads the CTs' readings once a minute (for the energy counters), `/production.js
 5 minutes where they stand in for it and once a minute elsewhere, and battery power not at
 all. On multi-phase sites `/production.json` is read with
 `?details=1`, whose per-phase lines are the per-phase attributes.
+
+This module decides the production and CT reads; the battery reads are battery_reads.py's,
+the inverter list zone_reads.py's, and the paces and set-aside groups they share reads.py's.
 """
 
 from __future__ import annotations
 
 import random
 import time
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import date
-from typing import TypeVar
 
 from gem_envoy.drivers.enphase_envoy.battery_ct import (
     BATTERY_POWER_EVERY_S,
-    BatteryCt,
-    batteries_watts,
     battery_attributes,
     storage_ct_watts,
 )
+from gem_envoy.drivers.enphase_envoy.battery_reads import BatteryReads
 from gem_envoy.drivers.enphase_envoy.counter_advance import host_day
 from gem_envoy.drivers.enphase_envoy.ct_readings import (
     ct_readings,
@@ -56,35 +57,23 @@ from gem_envoy.drivers.enphase_envoy.derive import (
     device_attributes,
     energy_cts,
     has_encharge,
-    microinverters,
-    unknown_serials,
     v1_production_now,
-    zones_attributes,
 )
 from gem_envoy.drivers.enphase_envoy.phases import phase_count
+from gem_envoy.drivers.enphase_envoy.reads import Due, GatewayReads, drawn_early_s
 from gem_envoy.drivers.enphase_envoy.storage import StorageControl
+from gem_envoy.drivers.enphase_envoy.zone_reads import ZoneReads
 from gem_envoy.envoy.client import EnvoyClient
-from gem_envoy.envoy.errors import AuthRejected, BadResponse, NotFound, NotPermitted
 from gem_envoy.envoy.models import (
-    BatteryPower,
-    EnsembleInventory,
     GatewayInfo,
-    Inverter,
     MeterConfig,
     MeterReading,
     ProductionReport,
-    SecCtrl,
     V1Production,
 )
 
-T = TypeVar("T")
-
 # The gateway refreshes its inverter list about every 5 minutes; asking faster only costs it.
 INVERTERS_EVERY_S = 300.0
-# After the first inverter list, the second comes at a random point of the second half of
-# its period, then every period: gateways started together (a host restart) would
-# otherwise all read their lists, and write their zones, in the same seconds every 5 minutes.
-FIRST_GAP = (0.5, 1.0)
 # Static data (identity, which batteries exist) changes when an installer visits.
 STATIC_EVERY_S = 3600.0
 # Battery state of charge and stored energy (secctrl) change slowly.
@@ -120,25 +109,6 @@ class CycleResult:
     notes: tuple[str, ...] = ()
 
 
-@dataclass(slots=True)
-class _Due:
-    """When a slowly-changing group was last read (monotonic seconds), per group."""
-
-    last: dict[str, float] = field(default_factory=dict)
-
-    def due(self, group: str, every_s: float, now: float) -> bool:
-        seen = self.last.get(group)
-        return seen is None or now - seen >= every_s
-
-    def mark(self, group: str, now: float, *, early_s: float = 0.0) -> None:
-        """Read at `now`; due again `early_s` before its period is up (see FIRST_GAP)."""
-        self.last[group] = now - early_s
-
-    def forget(self, group: str) -> None:
-        """Make `group` due at the next look."""
-        self.last.pop(group, None)
-
-
 class GatewayPoller:
     """Polls one gateway through an EnvoyClient; holds what it learned between cycles."""
 
@@ -155,50 +125,45 @@ class GatewayPoller:
         today: Callable[[], date] = host_day,
     ) -> None:
         self.client = client
-        self._jitter = jitter  # in [0, 1): where in FIRST_GAP the second inverter list falls
-        # The battery settings: told what the inventory and the tariff say when they are
-        # read, and the source of their attributes (see storage.py).
-        self.storage = storage or StorageControl()
-        self.zone_addresses = zones
-        self.all_zones = all_zones
-        self.schedule = schedule or Schedule()
+        self._jitter = jitter  # in [0, 1): where in FIRST_GAP the second report falls
+        self.schedule = schedule = schedule or Schedule()
         self._clock = clock
-        self._due = _Due()
-        self._set_aside: dict[str, str] = {}
-        self._notes: list[str] = []
+        self._reads = GatewayReads(client)
+        self.battery = BatteryReads(
+            self._reads,
+            storage or StorageControl(),
+            totals_every_s=schedule.battery_totals_every_s,
+            power_every_s=schedule.battery_power_every_s,
+            clock=clock,
+        )
+        self.zones = ZoneReads(
+            self._reads,
+            every_s=schedule.inverters_every_s,
+            zones=zones,
+            all_zones=all_zones,
+            jitter=jitter,
+        )
         self.info: GatewayInfo | None = None
-        self.inventory: EnsembleInventory | None = None
-        self.inverters: tuple[Inverter, ...] | None = None
         self.v1: V1Production | None = None
-        self.secctrl: SecCtrl | None = None
         self.production: ProductionReport | None = None
         self.meters: tuple[MeterConfig, ...] | None = None  # None: not metered, or unknown
         self.meter_readings: tuple[MeterReading, ...] | None = None
-        self._zones_changed = False
         # The attributes a live feed keeps current (see live_feed), set before each cycle.
         self.live: frozenset[str] = frozenset()
         self._details: bool | None = None  # per-phase lines wanted; None = not known yet
         self._zones_wait = False  # the inverter list waits a cycle (see _inverter_paced_readings)
         self.today = today  # the gateway's local day: when its today counters start again
         self._cts = CtStandIn()
-        self._battery_ct = BatteryCt()
-        self._battery_ct_w: float | None = None  # this cycle's, where it stands in
-
-    @property
-    def wants_zones(self) -> bool:
-        return self.all_zones or bool(self.zone_addresses)
 
     def forget_capabilities(self) -> None:
         """After a token change: endpoints refused to the old token may work now, and what
         the old token could read the new one may not. Everything is read afresh next cycle;
         nothing read with the old token is derived from again."""
-        self._set_aside.clear()
-        self._due = _Due()
-        self.inventory = self.secctrl = self.v1 = self.production = None
+        self._reads.forget()
+        self.v1 = self.production = None
         self.meters = self.meter_readings = None
         self._cts = CtStandIn()
-        self._battery_ct = BatteryCt()
-        self.storage.forget()
+        self.battery.forget()
 
     async def connect(self) -> GatewayInfo:
         """Read who the gateway is (refusing D5 firmware) and which batteries it has."""
@@ -207,12 +172,12 @@ class GatewayPoller:
         self._details = None  # an installer may have rewired the site: look again
         self._cts.uncovered = False  # and whether the CTs' readings can stand in
         self._due.forget("meters")  # and its CTs too, at the next cycle
-        await self._read_inventory()
+        await self.battery.read_inventory()
         return self.info
 
     async def cycle(self) -> CycleResult:
         """Read what is due, derive the attributes. Raises EnvoyError if the core read fails."""
-        self._notes = []
+        self._reads.notes = []
         now = self._clock()
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
@@ -221,21 +186,33 @@ class GatewayPoller:
         await self._ct_energy(now)  # right after /production.json: the anchors' readings
         if self._cts.skipped and self._cts.serving is None:  # they could not stand in
             readings = replace(readings, production=await self._production(now, force=True))
-        readings = await self._battery_readings(readings)
+        readings = await self.battery.readings(
+            readings, power_live="battery_now_w" in self.live, storage_ct_w=self._storage_ct_w()
+        )
         readings = replace(readings, meters=self.meters, meter_readings=self.meter_readings)
-        zones = await self._zones_if_due(now)
+        zones = await self.zones.if_due(now, wait=self._zones_wait)
         device = self._power_between_reports(device_attributes(readings))
-        if self._battery_ct_w is not None:
-            device |= battery_attributes(self._battery_ct_w)
+        if self.battery.ct_w is not None:
+            device |= battery_attributes(self.battery.ct_w)
         device = self._with_ct_readings(device)
-        device = device | self.storage.attributes() | self._serials()
+        device = device | self.battery.storage.attributes() | self.zones.serials()
         device = {name: value for name, value in device.items() if name not in self.live}
-        return CycleResult(device, zones, tuple(self._notes))
+        return CycleResult(device, zones, tuple(self._reads.notes))
+
+    def _storage_ct_w(self) -> float | None:
+        """The storage CT's watts, where this cycle read the CTs' readings."""
+        if not self._cts.fresh_readings:
+            return None
+        return storage_ct_watts(self.meters, self.meter_readings)
+
+    @property
+    def _due(self) -> Due:
+        return self._reads.due  # replaced by a token change (`GatewayReads.forget`)
 
     @property
     def has_battery(self) -> bool:
         """An Encharge in the inventory, or an active ACB in the production report."""
-        if has_encharge(self.inventory):
+        if has_encharge(self.battery.inventory):
             return True
         report = self.production
         return report is not None and any(
@@ -289,18 +266,9 @@ class GatewayPoller:
         advanced = self._cts.advance.advanced(energy_counters(ct), self.today())
         return with_readings(device, self._cts.power, ct) | advanced
 
-    def _serials(self) -> Attributes:
-        # What a zone added later is checked against (`zone_address_warning`).
-        if self.inverters is None:
-            return {}
-        return {"inverter_serials": ",".join(i.serial for i in microinverters(self.inverters))}
-
     def unknown_zone_addresses(self) -> list[str]:
-        """The listed zone addresses the last inverter list does not have; none without a
-        list (not read yet, or set aside)."""
-        if self.inverters is None or self.all_zones or not self.zone_addresses:
-            return []
-        return unknown_serials(self.inverters, self.zone_addresses)
+        """The listed zone addresses the last inverter list does not have."""
+        return self.zones.unknown_addresses()
 
     async def _core_readings(self, now: float) -> Readings:
         """`/production.json` and `/api/v1/production`, at the paces of the site's kind."""
@@ -320,7 +288,7 @@ class GatewayPoller:
             and info is not None
             and not self.metered
             and not self.has_battery
-            and "v1" not in self._set_aside
+            and "v1" not in self._reads.set_aside
             and not info.firmware.startswith(STALLED_V1_FIRMWARE)
         )
 
@@ -334,12 +302,11 @@ class GatewayPoller:
         if self._due.due("production", self.schedule.inverters_every_s, now):
             self._zones_wait = True
             return Readings(production=await self._production(now), v1=self.v1)
-        zones_due = self.wants_zones and "inverters" not in self._set_aside
-        zones_due = zones_due and self._due.due("inverters", self.schedule.inverters_every_s, now)
+        zones_due = self.zones.due(now)
         live = "production_now_w" in self.live
         v1_every_s = self.schedule.inverters_every_s if live else 0.0
         if not zones_due and self._due.due("v1", v1_every_s, now):
-            fresh = await self._optional("v1", self.client.v1_production)
+            fresh = await self._reads.optional("v1", self.client.v1_production)
             self.v1 = fresh  # None once set aside: its values are no longer current
             if fresh is not None:
                 self._due.mark("v1", now)
@@ -369,70 +336,11 @@ class GatewayPoller:
         if metered:
             return None
         if self._due.due("v1", self.schedule.inverters_every_s, now):
-            fresh = await self._optional("v1", self.client.v1_production)
+            fresh = await self._reads.optional("v1", self.client.v1_production)
             self.v1 = fresh  # None once set aside: its values are no longer current
             if fresh is not None:
                 self._due.mark("v1", now)
         return self.v1
-
-    async def _battery_readings(self, readings: Readings) -> Readings:
-        if not has_encharge(self.inventory):
-            return replace(readings, inventory=self.inventory)
-        self._battery_ct_w = power = None
-        if "battery_now_w" not in self.live:
-            power = await self._battery_power()
-        secctrl = await self._secctrl_if_due()
-        if secctrl is None:  # state of charge then comes from the per-unit inventory
-            await self._read_inventory()
-        await self._tariff_if_due()
-        return replace(readings, inventory=self.inventory, battery_power=power, secctrl=secctrl)
-
-    async def _battery_power(self) -> tuple[BatteryPower, ...] | None:
-        """The batteries' own power (`/ivp/ensemble/power`), every cycle; every
-        `battery_power_every_s` while the storage CT's reading of this cycle stands in for
-        it in between (see `battery_ct`: the CT's watts are then kept for the cycle)."""
-        now = self._clock()
-        ct_w = None
-        if self._cts.fresh_readings:
-            ct_w = storage_ct_watts(self.meters, self.meter_readings)
-        every_s = self.schedule.battery_power_every_s
-        if self._battery_ct.stands_in(ct_w) and not self._due.due("battery_power", every_s, now):
-            self._battery_ct_w = ct_w
-            return None
-        power = await self._optional("ensemble_power", self.client.ensemble_power)
-        if power is not None:
-            # Due again a second early: at a polling interval of this period, every cycle.
-            self._due.mark("battery_power", now, early_s=1.0)
-            self._battery_ct.compare(batteries_watts(power), ct_w)
-        return power
-
-    async def _secctrl_if_due(self) -> SecCtrl | None:
-        """State of charge and stored energy move by a fraction of a percent a minute: read
-        them once a minute and keep the last reading in between."""
-        now = self._clock()
-        if self._due.due("secctrl", self.schedule.battery_totals_every_s, now):
-            fresh = await self._optional("secctrl", self.client.secctrl)
-            self.secctrl = fresh
-            if fresh is not None:
-                self._due.mark("secctrl", now)
-        return self.secctrl
-
-    async def _tariff_if_due(self) -> None:
-        """The storage settings, at the pace of the battery totals: they change only when
-        someone writes them. A firmware that answers something else than a tariff (an HTML
-        page) leaves them absent, and is asked again a minute later; it never fails the
-        cycle."""
-        now = self._clock()
-        if not self._due.due("tariff", self.schedule.battery_totals_every_s, now):
-            return
-        self._due.mark("tariff", now)
-        try:
-            tariff = await self._optional("tariff", self.client.tariff)
-        except BadResponse as exc:
-            self._notes.append(exc.message)
-            self.storage.saw_tariff(None, exc.message)
-            return
-        self.storage.saw_tariff(tariff, self._set_aside.get("tariff"))
 
     async def _ct_energy(self, now: float) -> None:
         """The CTs' readings: which CTs exist from `/ivp/meters` (hourly, and only on a
@@ -451,8 +359,8 @@ class GatewayPoller:
             every_s = 0.0
         if self._due.due("meter_readings", every_s, now):
             self._due.mark("meter_readings", now)
-            readings = await self._energy_read("meter_readings", self.client.meter_readings)
-            if readings is not None or "meter_readings" in self._set_aside:
+            readings = await self._reads.noted("meter_readings", self.client.meter_readings)
+            if readings is not None or "meter_readings" in self._reads.set_aside:
                 self.meter_readings = readings  # None once set aside: no longer current
             self._cts.fresh_readings = readings is not None
             self._cts.readings_failed = readings is None
@@ -466,9 +374,7 @@ class GatewayPoller:
         if self._cts.serving is not None and not was_serving and self._cts.report_day:
             # Gateways started together would otherwise read their reports in the same
             # cycles: the next one comes at a drawn point of the second half of its period.
-            low, high = FIRST_GAP
-            every_s = self.schedule.inverters_every_s
-            early_s = every_s * (1.0 - (low + (high - low) * self._jitter()))
+            early_s = drawn_early_s(self.schedule.inverters_every_s, self._jitter())
             self._due.mark("production", self._due.last.get("production", now), early_s=early_s)
 
     async def _meters_if_due(self, now: float) -> None:
@@ -477,76 +383,18 @@ class GatewayPoller:
             self.meters = None
             return
         # Hourly once known; while an answer could not be read, again a minute later.
-        known = self.meters is not None or "meters" in self._set_aside
+        known = self.meters is not None or "meters" in self._reads.set_aside
         every_s = self.schedule.static_every_s if known else self.schedule.ct_energy_every_s
         if not self._due.due("meters", every_s, now):
             return
         self._due.mark("meters", now)
-        meters = await self._energy_read("meters", self.client.meters)
-        if meters is not None or "meters" in self._set_aside:
+        meters = await self._reads.noted("meters", self.client.meters)
+        if meters is not None or "meters" in self._reads.set_aside:
             self.meters = meters
 
-    async def _energy_read(self, group: str, read: Callable[[], Awaitable[T]]) -> T | None:
-        """An optional read for the CTs' energy counters, which no other attribute needs: an
-        answer that cannot be read (an HTML page, a damaged body) is noted and leaves what
-        was known in place until the next try, rather than failing the cycle."""
-        try:
-            return await self._optional(group, read)
-        except BadResponse as exc:
-            self._notes.append(exc.message)
-            return None
-
-    async def _read_inventory(self) -> None:
-        # None once set aside (a token that may not read it): the batteries it listed are no
-        # longer known, and nothing is derived from the old list.
-        self.inventory = await self._optional("ensemble_inventory", self.client.ensemble_inventory)
-        self.storage.saw_inventory(self.inventory, self._set_aside.get("ensemble_inventory"))
-
     def set_zones(self, addresses: list[str]) -> None:
-        """New zone addresses: the next cycle reports them, from the last inverter list
-        when there is one (the gateway would only send the same list again)."""
-        if addresses != self.zone_addresses:
-            self.zone_addresses = addresses
-            self._zones_changed = True
-
-    async def _zones_if_due(self, now: float) -> dict[str, Attributes] | None:
-        if not self.wants_zones:
-            return None
-        if self._zones_wait or not self._due.due("inverters", self.schedule.inverters_every_s, now):
-            if not self._zones_changed or self.inverters is None:
-                return None
-            self._zones_changed = False
-            return self._zones_of(self.inverters)
-        inverters = await self._optional("inverters", self.client.inverters)
-        if inverters is None:  # set aside: no zone has current values any more
-            self.inverters = None
-            return {}
-        self._mark_inverters(now)
-        self.inverters = inverters
-        self._zones_changed = False
-        return self._zones_of(inverters)
-
-    def _mark_inverters(self, now: float) -> None:
-        every_s = self.schedule.inverters_every_s
-        early_s = 0.0
-        if "inverters" not in self._due.last:  # the first list: the next one's gap is drawn
-            low, high = FIRST_GAP
-            early_s = every_s * (1.0 - (low + (high - low) * self._jitter()))
-        self._due.mark("inverters", now, early_s=early_s)
-
-    def _zones_of(self, inverters: tuple[Inverter, ...]) -> dict[str, Attributes]:
-        return zones_attributes(inverters, None if self.all_zones else self.zone_addresses)
-
-    async def _optional(self, group: str, read: Callable[[], Awaitable[T]]) -> T | None:
-        """Read an endpoint the gateway may lack or the token may not reach."""
-        if group in self._set_aside:
-            return None
-        try:
-            return await read()
-        except (NotFound, NotPermitted, AuthRejected) as exc:
-            self._set_aside[group] = exc.message
-            self._notes.append(exc.message)
-            return None
+        """New zone addresses, reported at the next cycle (see `ZoneReads.set_addresses`)."""
+        self.zones.set_addresses(addresses)
 
 
 def _lines(report: ProductionReport) -> list[tuple[float, ...]]:
