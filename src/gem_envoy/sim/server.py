@@ -171,7 +171,7 @@ class SimServer:
         if self.cloud is not None:
             await self.cloud.close()
         listener = self._stop_listening()
-        await self._drop_connections()
+        await self._drop_connections()  # outright: a gateway that is gone answers nothing
         if listener is not None:
             with contextlib.suppress(Exception):
                 await listener.wait_closed()
@@ -189,12 +189,12 @@ class SimServer:
             self.stats.faults_applied += 1
             self._down = True
             self._stop_listening()
-            await self._drop_connections(abort=True)
+            await self._drop_connections()
             self._outage = asyncio.create_task(self._come_back(fault))
         elif fault is not None and fault.kind == "tls" and fault.fraction >= 1.0:
             # A gateway whose TLS stack breaks drops the connections it had too; otherwise a
             # kept-alive client would never meet the broken handshake.
-            await self._drop_connections(abort=True)
+            await self._drop_connections()
 
     async def _come_back(self, fault: Fault) -> None:
         """Wait out an outage, then listen on the same port again.
@@ -239,20 +239,22 @@ class SimServer:
             listener.close()
         return listener
 
-    async def _drop_connections(self, abort: bool = False) -> None:
-        """End every open connection but the caller's own; ``abort`` drops them at once.
+    async def _drop_connections(self) -> None:
+        """Drop every open connection but the caller's own, at once.
 
-        Without ``abort`` a connection ends with a TLS goodbye, after which the socket stays
-        open until the client answers it: a client idling on a kept-alive connection would not
-        notice. A port that goes away must drop its connections outright.
+        A TLS goodbye would leave the socket open until the client answers it, and a client
+        idling on a kept-alive connection would not notice. Cancelling the connection's task
+        is not enough either: Python 3.11's `asyncio.wait_for` can lose a cancellation that
+        meets a completed read, and the connection then goes on serving a client that keeps
+        it busy (the likely cause of a test that waited 2 minutes on `close`, while its
+        poller kept reading on a kept-alive connection and no error was ever logged).
         """
         current = asyncio.current_task()
         dropped = {
             task: writer for task, writer in self._connections.items() if task is not current
         }
         for task, writer in dropped.items():
-            if abort:
-                writer.transport.abort()
+            writer.transport.abort()
             task.cancel()
         await asyncio.gather(*dropped, return_exceptions=True)
 
