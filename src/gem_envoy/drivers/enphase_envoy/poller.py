@@ -177,7 +177,7 @@ class GatewayPoller:
 
     async def cycle(self) -> CycleResult:
         """Read what is due, derive the attributes. Raises EnvoyError if the core read fails."""
-        self._reads.notes = []
+        self._reads.new_cycle()
         now = self._clock()
         if self.info is None or self._due.due("info", self.schedule.static_every_s, now):
             await self.connect()
@@ -306,10 +306,7 @@ class GatewayPoller:
         live = "production_now_w" in self.live
         v1_every_s = self.schedule.inverters_every_s if live else 0.0
         if not zones_due and self._due.due("v1", v1_every_s, now):
-            fresh = await self._reads.optional("v1", self.client.v1_production)
-            self.v1 = fresh  # None once set aside: its values are no longer current
-            if fresh is not None:
-                self._due.mark("v1", now)
+            await self._read_v1(now)
         return Readings(production=self.production, v1=self.v1)
 
     def _power_between_reports(self, device: Attributes) -> Attributes:
@@ -336,11 +333,14 @@ class GatewayPoller:
         if metered:
             return None
         if self._due.due("v1", self.schedule.inverters_every_s, now):
-            fresh = await self._reads.optional("v1", self.client.v1_production)
-            self.v1 = fresh  # None once set aside: its values are no longer current
-            if fresh is not None:
-                self._due.mark("v1", now)
+            await self._read_v1(now)
         return self.v1
+
+    async def _read_v1(self, now: float) -> None:
+        fresh = await self._reads.optional("v1", self.client.v1_production)
+        self.v1 = fresh  # None once set aside: its values are no longer current
+        if fresh is not None:
+            self._due.mark("v1", now)
 
     async def _ct_energy(self, now: float) -> None:
         """The CTs' readings: which CTs exist from `/ivp/meters` (hourly, and only on a

@@ -58,6 +58,10 @@ class GatewayReads:
         self.set_aside: dict[str, str] = {}  # group -> why (the gateway's answer)
         self.notes: list[str] = []
 
+    def new_cycle(self) -> None:
+        """A cycle starts: its notes are its own."""
+        self.notes = []
+
     def forget(self) -> None:
         """After a token change: every group is due, and none is set aside any more."""
         self.set_aside.clear()
